@@ -1,0 +1,35 @@
+# kda — build, run and test. `make help` lists the targets.
+GO ?= go
+BIN := bin/kda
+LISTEN ?= 127.0.0.1:4567
+DATA ?= ./kda-data
+
+.PHONY: help build run test test-short bench fuzz vet clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build ./bin/kda
+	$(GO) build -o $(BIN) ./cmd/kda
+
+run: build ## build, then serve the demo stream on $(LISTEN) with data in $(DATA)
+	./$(BIN) serve --demo --listen $(LISTEN) --data $(DATA)
+
+test: vet ## every test: unit, AWS SDK, fuzz seed corpora, crash test (race detector on)
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+test-short: ## quick tests without the race detector or the crash test
+	$(GO) test -short -count=1 ./...
+
+vet: ## go vet
+	$(GO) vet ./...
+
+bench: ## the performance benchmarks quoted in the README
+	$(GO) test -run '^$$' -bench . -benchtime 3s -count 5 ./engine/store/ ./connectors/kinesisapi/
+
+fuzz: ## fuzz the request decoders for a minute each
+	$(GO) test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime 60s ./connectors/kinesisapi/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeCBOR -fuzztime 60s ./connectors/kinesisapi/
+
+clean: ## remove build output (not the data directory)
+	rm -rf bin
