@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kdaproject/kda/engine/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+type serveFlags struct {
+	listen          string
+	accessKey       string
+	secretKey       string
+	transitionDelay time.Duration
+	shutdownTimeout time.Duration
+	demo            bool
+	demoRate        float64
+}
+
+func newServeCmd(a *app) *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the kda server: Kinesis API, metrics and REST on one port",
+		Long: `Run the kda server. One listener serves:
+
+  POST / with X-Amz-Target   the Kinesis Data Streams API (point any AWS SDK here)
+  GET  /healthz              200 with a JSON status
+  GET  /metrics              Prometheus metrics, per stream
+  GET|PUT /v1/streams/{stream}/consumers/{consumer}/checkpoints
+                             consumer checkpoints (used by "kda tail --consumer")
+
+Data lives under --data (default ./kda-data). SIGINT or SIGTERM stops
+accepting connections, lets in-flight requests finish and syncs the store.
+
+With --access-key/--secret-key (or KDA_ACCESS_KEY/KDA_SECRET_KEY) requests
+must be SigV4-signed with those keys; otherwise any keys are accepted.`,
+		Example: `  kda serve --demo
+  kda serve --listen 0.0.0.0:4567 --data /var/lib/kda --no-limits`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.serve(cmd.Context(), f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:4567", "address to listen on (host:port; port 0 picks a free one)")
+	fl.StringVar(&f.accessKey, "access-key", "", "access key clients must sign with (default $KDA_ACCESS_KEY; empty accepts any)")
+	fl.StringVar(&f.secretKey, "secret-key", "", "secret key clients must sign with (default $KDA_SECRET_KEY)")
+	fl.DurationVar(&f.transitionDelay, "transition-delay", 0, "how long streams stay CREATING/UPDATING/DELETING, as on AWS (e.g. 500ms)")
+	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for in-flight requests on shutdown")
+	fl.BoolVar(&f.demo, "demo", false, `create a stream "demo" (2 shards) and write a synthetic clickstream to it`)
+	fl.Float64Var(&f.demoRate, "demo-rate", 5, "demo records per second")
+	return cmd
+}
+
+func (a *app) serve(ctx context.Context, f serveFlags) error {
+	f.accessKey = firstNonEmpty(f.accessKey, a.getenv("KDA_ACCESS_KEY"))
+	f.secretKey = firstNonEmpty(f.secretKey, a.getenv("KDA_SECRET_KEY"))
+	if (f.accessKey == "") != (f.secretKey == "") {
+		return usagef("give both --access-key and --secret-key, or neither")
+	}
+	if f.demoRate <= 0 {
+		return usagef("--demo-rate must be positive")
+	}
+	dataDir := firstNonEmpty(a.dataDir, defaultDataDir)
+	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	opts := a.storeOptions()
+	opts.TransitionDelay = f.transitionDelay
+	opts.Logger = logger.With("component", "store")
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	st, err := store.Open(dataDir, opts)
+	if err != nil {
+		return fmt.Errorf("open data directory %s: %w", dataDir, err)
+	}
+	closeStore := func() error {
+		if err := st.Close(); err != nil {
+			return fmt.Errorf("close store in %s: %w", dataDir, err)
+		}
+		return nil
+	}
+
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		_ = closeStore()
+		return fmt.Errorf("listen on %s: %w (is another kda already running? choose another port with --listen)", f.listen, err)
+	}
+	api := newKinesisHandler(st, kinesisHandlerOptions{
+		AccessKey: f.accessKey,
+		SecretKey: f.secretKey,
+		Region:    a.region,
+		Logger:    logger.With("component", "kinesisapi"),
+	})
+	srv := &http.Server{
+		Handler: newServerHandler(serverConfig{
+			store:     st,
+			api:       api,
+			accessKey: f.accessKey,
+			secretKey: f.secretKey,
+			logger:    logger,
+			started:   time.Now(),
+			version:   version,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	auth := "any keys accepted"
+	if f.accessKey != "" {
+		auth = "SigV4 with access key " + f.accessKey
+	}
+	logger.Info("kda listening",
+		"url", "http://"+ln.Addr().String(),
+		"data", dataDir,
+		"region", a.region,
+		"limits", !a.noLimits,
+		"auth", auth,
+		"version", version)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	demoCtx, stopDemo := context.WithCancel(ctx)
+	demoDone := make(chan struct{})
+	if f.demo {
+		go func() {
+			defer close(demoDone)
+			runDemo(demoCtx, st, f.demoRate, logger.With("component", "demo"))
+		}()
+	} else {
+		close(demoDone)
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down: finishing in-flight requests", "timeout", f.shutdownTimeout)
+	case err := <-serveErr:
+		runErr = fmt.Errorf("serve: %w", err)
+	}
+	stopDemo()
+	<-demoDone
+	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		runErr = errors.Join(runErr, fmt.Errorf("shut down HTTP server: %w", err))
+	}
+	if err := closeStore(); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
+	if runErr == nil {
+		logger.Info("stopped; data synced", "data", dataDir)
+	}
+	return runErr
+}
