@@ -89,6 +89,9 @@ type shard struct {
 
 	writeLimit, readLimit tokenBuckets
 
+	// signal is closed, and replaced, whenever new records become readable.
+	signal atomic.Pointer[chan struct{}]
+
 	// window counters for the on-demand autoscaler.
 	winBytes, winRecords atomic.Uint64
 }
@@ -97,4 +100,25 @@ func (s *shard) id() string { return shardIDString(s.meta.Index) }
 
 func (s *shard) contains(h u128) bool {
 	return u128(s.meta.StartHash).cmp(h) <= 0 && h.cmp(u128(s.meta.EndHash)) <= 0
+}
+
+// wake tells every waiter that new records are readable.
+func (s *shard) wake() {
+	ch := make(chan struct{})
+	if old := s.signal.Swap(&ch); old != nil {
+		close(*old)
+	}
+}
+
+// waitChan returns a channel closed when records after the current tip arrive.
+func (s *shard) waitChan() <-chan struct{} {
+	for {
+		if p := s.signal.Load(); p != nil {
+			return *p
+		}
+		ch := make(chan struct{})
+		if s.signal.CompareAndSwap(nil, &ch) {
+			return ch
+		}
+	}
 }

@@ -243,6 +243,7 @@ func (s *Store) commitGroup(reqs []*commitRequest) {
 		for sh, tip := range tips {
 			sh.lastArrivalMs.Store(tip.arrivalMs)
 			sh.committed.Store(tip.last)
+			sh.wake()
 		}
 		for _, r := range reqs {
 			n := 0

@@ -179,6 +179,41 @@ func (s *Store) counterAt(sh *shard, sid uint32, ms int64) (uint64, error) {
 
 // GetRecords reads up to limit records (0 means 10,000) from an iterator.
 func (s *Store) GetRecords(iterator string, limit int) (GetRecordsOutput, error) {
+	return s.getRecords(iterator, limit, true)
+}
+
+// GetRecordsDedicated is GetRecords for a consumer with dedicated read
+// throughput (enhanced fan-out, kda's own applications): it is not charged
+// against the shard's shared GetRecords limits.
+func (s *Store) GetRecordsDedicated(iterator string, limit int) (GetRecordsOutput, error) {
+	return s.getRecords(iterator, limit, false)
+}
+
+// RecordsSignal returns a channel that is closed when new records become
+// readable in the shard of an iterator (or the store closes). Take the signal
+// before reading, then wait on it only when the read came back empty, so no
+// wake-up is missed.
+func (s *Store) RecordsSignal(iterator string) (<-chan struct{}, error) {
+	pos, err := s.decodeIterator(iterator)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	st := s.byID[pos.sid]
+	s.mu.RUnlock()
+	if st == nil {
+		return nil, errf(CodeResourceNotFound, "The stream this iterator belongs to no longer exists.")
+	}
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	sh := st.shards[pos.shard]
+	if sh == nil {
+		return nil, errf(CodeResourceNotFound, "Shard %s in stream %s under account %s does not exist", shardIDString(pos.shard), st.meta.Name, s.opts.AccountID)
+	}
+	return sh.waitChan(), nil
+}
+
+func (s *Store) getRecords(iterator string, limit int, throttled bool) (GetRecordsOutput, error) {
 	done, err := s.begin()
 	if err != nil {
 		return GetRecordsOutput{}, err
@@ -211,7 +246,8 @@ func (s *Store) GetRecords(iterator string, limit int) (GetRecordsOutput, error)
 	if sh == nil {
 		return GetRecordsOutput{}, errf(CodeResourceNotFound, "Shard %s in stream %s under account %s does not exist", shardIDString(pos.shard), st.meta.Name, s.opts.AccountID)
 	}
-	if !s.opts.Throughput.Disabled && !sh.readLimit.takeOpIfPositive(now) {
+	throttled = throttled && !s.opts.Throughput.Disabled
+	if throttled && !sh.readLimit.takeOpIfPositive(now) {
 		st.readThrottles.Add(1)
 		return GetRecordsOutput{}, errf(CodeProvisionedThroughputExceeded, "Rate exceeded for Shard - %s in stream %s under account %s.", sh.id(), st.meta.Name, s.opts.AccountID)
 	}
@@ -220,7 +256,7 @@ func (s *Store) GetRecords(iterator string, limit int) (GetRecordsOutput, error)
 	if err != nil {
 		return GetRecordsOutput{}, err
 	}
-	if !s.opts.Throughput.Disabled {
+	if throttled {
 		sh.readLimit.charge(n)
 	}
 	st.recordsOut.Add(uint64(len(out)))

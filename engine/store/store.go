@@ -85,6 +85,9 @@ func (s *Store) Close() error {
 		if st.statusTimer != nil {
 			st.statusTimer.Stop()
 		}
+		for _, sh := range st.shards {
+			sh.wake() // waiters see the close on their next read
+		}
 	}
 	s.mu.Unlock()
 	if err := s.db.Close(); err != nil {

@@ -547,3 +547,28 @@ func TestConcurrentPutsAreAllStoredOnce(t *testing.T) {
 		t.Fatalf("read %d distinct records, want %d", len(seen), 8*20*50)
 	}
 }
+
+func TestRecordsSignalWakesAWaitingReader(t *testing.T) {
+	s := openTest(t, t.TempDir(), nil)
+	mustCreate(t, s, "s", 1)
+	it, _ := s.GetShardIterator(GetShardIteratorInput{StreamName: "s", ShardID: "shardId-000000000000", Type: Latest})
+	sig, err := s.RecordsSignal(it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-sig:
+		t.Fatal("signalled before any put")
+	default:
+	}
+	go putN(t, s, "s", "k", 1, "wake")
+	select {
+	case <-sig:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no signal after a put")
+	}
+	out, err := s.GetRecordsDedicated(it, 10)
+	if err != nil || len(out.Records) != 1 || string(out.Records[0].Data) != "wake-0" {
+		t.Fatalf("read after signal: %+v %v", out, err)
+	}
+}
