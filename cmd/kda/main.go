@@ -33,15 +33,16 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
 }
 
 // run executes one command line and returns the process exit code: 0 on
-// success, 1 on any error, 2 on a usage error.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := newApp(stdin, stdout, stderr, os.Getenv)
+// success, 1 on any error, 2 on a usage error. getenv reads the environment
+// (tests pass their own).
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	a := newApp(stdin, stdout, stderr, getenv)
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	root.SetIn(stdin)

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/kdaproject/kda/engine/store"
+)
+
+func TestHealthzAndNotFound(t *testing.T) {
+	ts := newTestServer(t)
+	if err := ts.st.CreateStream(store.CreateStreamInput{StreamName: "a", ShardCount: 1}); err != nil {
+		t.Fatal(err)
+	}
+	code, body, hdr := httpGet(t, ts.url+"/healthz")
+	var h healthStatus
+	if code != 200 || json.Unmarshal([]byte(body), &h) != nil || h.Status != "ok" || h.Streams != 1 || h.Version != "test" {
+		t.Errorf("GET /healthz = %d %q", code, body)
+	}
+	if ct := hdr.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("healthz content type %q", ct)
+	}
+
+	for _, path := range []string{"/", "/nope", "/v1/streams"} {
+		code, body, _ := httpGet(t, ts.url+path)
+		var e restError
+		if code != 404 || json.Unmarshal([]byte(body), &e) != nil || e.Error.Code != "NotFound" {
+			t.Errorf("GET %s = %d %q, want a JSON 404", path, code, body)
+		}
+	}
+}
+
+func TestMetricsCountPerStream(t *testing.T) {
+	ts := newTestServer(t)
+	tg := target{args: []string{"--endpoint", ts.url}}
+	tg.ok(t, "", "stream", "create", "m", "--shards", "2", "--wait")
+	tg.ok(t, "", "stream", "create", "quiet", "--shards", "1", "--wait")
+	tg.ok(t, "", "put", "m", "--key", "k", "aaaa", "bbbb", "cccc")
+	tailJSON(t, tg, "m")
+
+	code, body, _ := httpGet(t, ts.url+"/metrics")
+	if code != 200 {
+		t.Fatalf("GET /metrics = %d", code)
+	}
+	for _, want := range []string{
+		`kda_stream_incoming_records_total{stream="m"} 3`,
+		`kda_stream_incoming_bytes_total{stream="m"} 12`,
+		`kda_stream_outgoing_records_total{stream="m"} 3`,
+		`kda_stream_outgoing_bytes_total{stream="m"} 12`,
+		`kda_stream_open_shards{stream="m"} 2`,
+		`kda_stream_write_throttles_total{stream="m"} 0`,
+		`kda_stream_incoming_records_total{stream="quiet"} 0`,
+		`kda_stream_open_shards{stream="quiet"} 1`,
+		`# TYPE kda_stream_iterator_age_milliseconds gauge`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+func TestCheckpointRoute(t *testing.T) {
+	ts := newTestServer(t)
+	if err := ts.st.CreateStream(store.CreateStreamInput{StreamName: "s", ShardCount: 1}); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := ts.st.DescribeStream("s")
+	if _, err := ts.st.RegisterConsumer(d.StreamARN, "c"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ts.st.PutRecord("s", store.PutRecordInput{PartitionKey: "k", Data: []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, method, path, body string
+		code                     int
+		want                     string
+	}{
+		{"empty at first", "GET", "/v1/streams/s/consumers/c/checkpoints", "", 200, "{}"},
+		{"save", "PUT", "/v1/streams/s/consumers/c/checkpoints", `{"shardId-000000000000":"` + res.SequenceNumber + `"}`, 200, res.SequenceNumber},
+		{"read back", "GET", "/v1/streams/s/consumers/c/checkpoints", "", 200, res.SequenceNumber},
+		{"bad body", "PUT", "/v1/streams/s/consumers/c/checkpoints", `[1]`, 400, "InvalidArgumentException"},
+		{"foreign sequence number", "PUT", "/v1/streams/s/consumers/c/checkpoints", `{"shardId-000000000000":"123"}`, 400, "InvalidArgumentException"},
+		{"unknown consumer", "GET", "/v1/streams/s/consumers/zz/checkpoints", "", 404, "ResourceNotFoundException"},
+		{"unknown stream", "GET", "/v1/streams/zz/consumers/c/checkpoints", "", 404, "ResourceNotFoundException"},
+		{"wrong method", "DELETE", "/v1/streams/s/consumers/c/checkpoints", "", 405, "MethodNotAllowed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest(c.method, ts.url+c.path, strings.NewReader(c.body))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var b bytes.Buffer
+			_, _ = b.ReadFrom(resp.Body)
+			if resp.StatusCode != c.code || !strings.Contains(b.String(), c.want) {
+				t.Errorf("%s %s = %d %q; want %d containing %q", c.method, c.path, resp.StatusCode, b.String(), c.code, c.want)
+			}
+		})
+	}
+}
+
+func TestServerWithKeys(t *testing.T) {
+	ts := newTestServer(t, withKeys("AKID", "SECRET"))
+	good := target{args: []string{"--endpoint", ts.url}, env: map[string]string{"KDA_ACCESS_KEY": "AKID", "KDA_SECRET_KEY": "SECRET"}}
+	good.ok(t, "", "stream", "create", "s", "--wait")
+	good.ok(t, "", "put", "s", "x", "y")
+	if got := tailJSON(t, good, "s", "--consumer", "c"); len(got) != 2 {
+		t.Fatalf("signed tail --consumer read %d records", len(got))
+	}
+
+	bad := target{args: []string{"--endpoint", ts.url}, env: map[string]string{"KDA_ACCESS_KEY": "AKID", "KDA_SECRET_KEY": "WRONG"}}
+	if r := bad.run(t, "", "stream", "list"); r.code != 1 {
+		t.Errorf("wrong secret: Kinesis call exit %d", r.code)
+	}
+	// The REST route checks signatures too.
+	rc := &restCheckpoints{endpoint: ts.url, region: "us-east-1", errf: newApp(nil, nil, nil, nil).apiErr}
+	rc.creds = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "WRONG"}, nil
+	})
+	if _, err := rc.Get(context.Background(), "s", "c"); err == nil || !strings.Contains(err.Error(), "signature does not match") {
+		t.Errorf("REST with a wrong secret: %v", err)
+	}
+	code, _, _ := httpGet(t, ts.url+"/v1/streams/s/consumers/c/checkpoints")
+	if code != http.StatusForbidden {
+		t.Errorf("unsigned REST call = %d, want 403", code)
+	}
+	if code, _, _ := httpGet(t, ts.url+"/healthz"); code != 200 {
+		t.Errorf("healthz needs no signature, got %d", code)
+	}
+}
+
+func TestVerifySigV4(t *testing.T) {
+	now := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	sign := func(secret string, at time.Time, body string) *http.Request {
+		req := httptest.NewRequest("PUT", "http://kda.local:4567/v1/streams/s/consumers/c/checkpoints?x=1", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		sum := sha256.Sum256([]byte(body))
+		h := hex.EncodeToString(sum[:])
+		req.Header.Set("X-Amz-Content-Sha256", h)
+		creds := aws.Credentials{AccessKeyID: "AK", SecretAccessKey: secret}
+		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, h, "kinesis", "us-east-1", at); err != nil {
+			t.Fatal(err)
+		}
+		return req
+	}
+	cases := []struct {
+		name string
+		req  func() *http.Request
+		want string // "" means valid
+	}{
+		{"valid", func() *http.Request { return sign("S", now, `{"a":"1"}`) }, ""},
+		{"empty body", func() *http.Request { return sign("S", now, "") }, ""},
+		{"wrong secret", func() *http.Request { return sign("T", now, `{}`) }, "does not match"},
+		{"old request", func() *http.Request { return sign("S", now.Add(-time.Hour), `{}`) }, "away from server time"},
+		{"tampered body", func() *http.Request {
+			r := sign("S", now, `{"a":"1"}`)
+			r.Body = http.NoBody
+			return r
+		}, "does not match the body"},
+		{"tampered path", func() *http.Request {
+			r := sign("S", now, `{}`)
+			r.URL.Path = "/v1/streams/other/consumers/c/checkpoints"
+			return r
+		}, "does not match"},
+		{"unknown key", func() *http.Request {
+			r := sign("S", now, `{}`)
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "Credential=AK/", "Credential=XX/", 1))
+			return r
+		}, "unknown access key"},
+		{"no auth", func() *http.Request {
+			r := sign("S", now, `{}`)
+			r.Header.Del("Authorization")
+			return r
+		}, "missing"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := verifySigV4(c.req(), "AK", "S", now)
+			switch {
+			case c.want == "" && err != nil:
+				t.Errorf("valid request rejected: %v", err)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+				t.Errorf("got %v, want an error containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestDemoWritesClickstream(t *testing.T) {
+	st, err := store.Open(t.TempDir(), store.Options{Throughput: store.ThroughputOptions{Disabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runDemo(ctx, st, 200, slogDiscard())
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		stats := st.Stats()
+		if len(stats) == 1 && stats[0].StreamName == demoStream && stats[0].RecordsIn >= 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demo wrote nothing in 10s: %+v", stats)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	d, err := st.DescribeStream(demoStream)
+	if err != nil || len(d.Shards) != 2 {
+		t.Fatalf("demo stream: %+v, %v", d, err)
+	}
+	it, err := st.GetShardIterator(store.GetShardIteratorInput{StreamName: demoStream, ShardID: d.Shards[0].ShardID, Type: store.TrimHorizon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it2, _ := st.GetShardIterator(store.GetShardIteratorInput{StreamName: demoStream, ShardID: d.Shards[1].ShardID, Type: store.TrimHorizon})
+	var recs []store.Record
+	for _, i := range []string{it, it2} {
+		out, err := st.GetRecords(i, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, out.Records...)
+	}
+	for _, r := range recs {
+		var ev clickEvent
+		if err := json.Unmarshal(r.Data, &ev); err != nil || ev.UserID != r.PartitionKey || ev.Action == "" || ev.EventTime == "" {
+			t.Errorf("bad demo record %s (key %s): %v", r.Data, r.PartitionKey, err)
+		}
+	}
+
+	// A second start finds the stream and keeps writing to it.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel2()
+	runDemo(ctx2, st, 100, slogDiscard())
+	if n := len(st.ListStreams()); n != 1 {
+		t.Errorf("restarted demo left %d streams", n)
+	}
+}
+
+func TestMidpointHashKey(t *testing.T) {
+	cases := []struct{ start, end, want, err string }{
+		{"0", "340282366920938463463374607431768211455", "170141183460469231731687303715884105728", ""},
+		{"0", "1", "1", ""},
+		{"10", "20", "15", ""},
+		{"5", "5", "", "single key"},
+		{"x", "5", "", "bad hash key"},
+	}
+	for _, c := range cases {
+		got, err := midpointHashKey(c.start, c.end)
+		if got != c.want || (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("midpointHashKey(%s, %s) = %q, %v; want %q, %q", c.start, c.end, got, err, c.want, c.err)
+		}
+	}
+}
+
+func TestParseFrom(t *testing.T) {
+	at := time.Date(2025, 1, 2, 15, 4, 5, 0, time.UTC)
+	cases := []struct {
+		in   string
+		want startPos
+		ok   bool
+	}{
+		{"trim-horizon", startPos{typ: "TRIM_HORIZON"}, true},
+		{"TRIM_HORIZON", startPos{typ: "TRIM_HORIZON"}, true},
+		{"latest", startPos{typ: "LATEST"}, true},
+		{"2025-01-02T15:04:05Z", startPos{typ: "AT_TIMESTAMP", at: at}, true},
+		{"49590338271490256608559692538361571095921575989136588898", startPos{typ: "AT_SEQUENCE_NUMBER", seq: "49590338271490256608559692538361571095921575989136588898"}, true},
+		{"yesterday", startPos{}, false},
+		{"-5", startPos{}, false},
+	}
+	for _, c := range cases {
+		got, err := parseFrom(c.in)
+		if (err == nil) != c.ok || !got.at.Equal(c.want.at) || got.typ != c.want.typ || got.seq != c.want.seq {
+			t.Errorf("parseFrom(%q) = %+v, %v", c.in, got, err)
+		}
+	}
+}
