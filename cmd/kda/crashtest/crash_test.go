@@ -172,7 +172,9 @@ func TestKillNineLosesNothingAcknowledged(t *testing.T) {
 		t.Fatalf("only %d records acknowledged in %d puts; the test did not exercise the server", len(all), attempts)
 	}
 
-	// Read everything back, following every shard from TRIM_HORIZON.
+	// Read everything back, following every shard from TRIM_HORIZON, with a
+	// fresh client: the old one's pooled connections died with the server.
+	kc = client(srv.addr)
 	read := map[string][]acked{}
 	desc, err := kc.DescribeStream(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("crash")})
 	if err != nil {
