@@ -19,6 +19,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/spf13/cobra"
 
+	"github.com/kdaproject/kda/connectors/kinesisapi"
 	"github.com/kdaproject/kda/engine/store"
 )
 
@@ -137,9 +138,9 @@ func (a *app) openEmbedded() (*backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open data directory %s: %w", a.dataDir, err)
 	}
-	h := newKinesisHandler(st, kinesisHandlerOptions{Region: a.region})
+	h := kinesisapi.New(st, kinesisapi.Options{Region: a.region})
 	return &backend{
-		client:      newInProcessClient(h, a.region),
+		client:      kinesisapi.NewInProcessClient(h, a.region),
 		checkpoints: storeCheckpoints{st: st},
 		embedded:    true,
 		close: func() error {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kdaproject/kda/connectors/kinesisapi"
 	"github.com/kdaproject/kda/engine/store"
 )
 
@@ -23,10 +24,10 @@ type testServer struct {
 	url string
 }
 
-type serverOpt func(*serverConfig, *kinesisHandlerOptions)
+type serverOpt func(*serverConfig, *kinesisapi.Options)
 
 func withKeys(ak, sk string) serverOpt {
-	return func(c *serverConfig, o *kinesisHandlerOptions) {
+	return func(c *serverConfig, o *kinesisapi.Options) {
 		c.accessKey, c.secretKey = ak, sk
 		o.AccessKey, o.SecretKey = ak, sk
 	}
@@ -39,11 +40,11 @@ func newTestServer(t *testing.T, opts ...serverOpt) *testServer {
 		t.Fatalf("open store: %v", err)
 	}
 	cfg := serverConfig{store: st, started: time.Now(), version: "test"}
-	ho := kinesisHandlerOptions{Region: defaultRegion}
+	ho := kinesisapi.Options{Region: defaultRegion}
 	for _, o := range opts {
 		o(&cfg, &ho)
 	}
-	cfg.api = newKinesisHandler(st, ho)
+	cfg.api = kinesisapi.New(st, ho)
 	srv := httptest.NewServer(newServerHandler(cfg))
 	t.Cleanup(func() {
 		srv.Close()

@@ -24,9 +24,9 @@ func newStreamCollector(stats func() []store.StreamStats) *streamCollector {
 	return &streamCollector{
 		stats:          stats,
 		recordsIn:      d("incoming_records_total", "Records written to the stream (PutRecord/PutRecords) since the server started."),
-		bytesIn:        d("incoming_bytes_total", "Bytes of record data written to the stream since the server started."),
+		bytesIn:        d("incoming_bytes_total", "Bytes written to the stream (data plus partition keys, as Kinesis counts them) since the server started."),
 		recordsOut:     d("outgoing_records_total", "Records read from the stream (GetRecords) since the server started."),
-		bytesOut:       d("outgoing_bytes_total", "Bytes of record data read from the stream since the server started."),
+		bytesOut:       d("outgoing_bytes_total", "Bytes read from the stream (data plus partition keys) since the server started."),
 		writeThrottles: d("write_throttles_total", "Writes rejected with ProvisionedThroughputExceeded."),
 		readThrottles:  d("read_throttles_total", "Reads rejected with ProvisionedThroughputExceeded."),
 		iteratorAge:    d("iterator_age_milliseconds", "Largest MillisBehindLatest of the last GetRecords call on each shard."),

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdaproject/kda/connectors/kinesisapi"
 	"github.com/kdaproject/kda/engine/store"
 )
 
@@ -98,12 +99,17 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		_ = closeStore()
 		return fmt.Errorf("listen on %s: %w (is another kda already running? choose another port with --listen)", f.listen, err)
 	}
-	api := newKinesisHandler(st, kinesisHandlerOptions{
+	apiOpts := kinesisapi.Options{
 		AccessKey: f.accessKey,
 		SecretKey: f.secretKey,
-		Region:    a.region,
 		Logger:    logger.With("component", "kinesisapi"),
-	})
+	}
+	if f.accessKey != "" {
+		// With keys, signatures must also name this server's region, as on
+		// AWS; without them any client is welcome whatever its region.
+		apiOpts.Region = a.region
+	}
+	api := kinesisapi.New(st, apiOpts)
 	srv := &http.Server{
 		Handler: newServerHandler(serverConfig{
 			store:     st,

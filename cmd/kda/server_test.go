@@ -55,9 +55,9 @@ func TestMetricsCountPerStream(t *testing.T) {
 	}
 	for _, want := range []string{
 		`kda_stream_incoming_records_total{stream="m"} 3`,
-		`kda_stream_incoming_bytes_total{stream="m"} 12`,
+		`kda_stream_incoming_bytes_total{stream="m"} 15`, // data plus keys
 		`kda_stream_outgoing_records_total{stream="m"} 3`,
-		`kda_stream_outgoing_bytes_total{stream="m"} 12`,
+		`kda_stream_outgoing_bytes_total{stream="m"} 15`,
 		`kda_stream_open_shards{stream="m"} 2`,
 		`kda_stream_write_throttles_total{stream="m"} 0`,
 		`kda_stream_incoming_records_total{stream="quiet"} 0`,
