@@ -53,7 +53,7 @@ func readPutRecordsEntries(r *jsonReader, dst *[]putRecordsEntry, slab, scratch 
 		return err
 	}
 	if r.peek() != '[' {
-		return typeError("Records", "a list")
+		return r.mismatch("Records", "a list")
 	}
 	recs := *dst
 	if recs == nil {
@@ -72,7 +72,7 @@ func readPutRecordsEntries(r *jsonReader, dst *[]putRecordsEntry, slab, scratch 
 			return err // null leaves a structure unchanged
 		}
 		if r.peek() != '{' {
-			return typeError("Records", "a structure")
+			return r.mismatch("Records", "a structure")
 		}
 		return r.object(func(name []byte) error {
 			switch {

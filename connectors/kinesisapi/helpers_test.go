@@ -54,6 +54,10 @@ type envConfig struct {
 	api   Options
 	// accessKey and secretKey sign the client's requests; default "test".
 	accessKey, secretKey string
+	// wrap, when set, wraps the handler (e.g. to count requests).
+	wrap func(http.Handler) http.Handler
+	// retryer replaces the client's no-retry default.
+	retryer aws.Retryer
 }
 
 func newEnv(t testing.TB, cfg envConfig) *testEnv {
@@ -62,7 +66,11 @@ func newEnv(t testing.TB, cfg envConfig) *testEnv {
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	srv := httptest.NewServer(New(st, cfg.api))
+	var h http.Handler = New(st, cfg.api)
+	if cfg.wrap != nil {
+		h = cfg.wrap(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()
 		if err := st.Close(); err != nil {
@@ -73,11 +81,15 @@ func newEnv(t testing.TB, cfg envConfig) *testEnv {
 	if ak == "" {
 		ak, sk = "test", "test"
 	}
+	var retryer aws.Retryer = aws.NopRetryer{}
+	if cfg.retryer != nil {
+		retryer = cfg.retryer
+	}
 	client := kinesis.New(kinesis.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(srv.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider(ak, sk, ""),
-		Retryer:      aws.NopRetryer{},
+		Retryer:      retryer,
 	})
 	return &testEnv{st: st, srv: srv, client: client, ctx: context.Background()}
 }

@@ -27,6 +27,16 @@ func (r *jsonReader) syntax(what string) error {
 	return serializationError("malformed JSON at offset " + strconv.Itoa(r.i) + ": " + what)
 }
 
+// mismatch reports a value of the wrong type at field, or a syntax error
+// when what follows cannot start a value at all.
+func (r *jsonReader) mismatch(field, want string) error {
+	switch c := r.peek(); {
+	case c == '{' || c == '[' || c == '"' || c == 't' || c == 'f' || c == 'n' || c == '-' || (c >= '0' && c <= '9'):
+		return serializationError("unexpected JSON value at '" + field + "': expected " + want)
+	}
+	return r.syntax("expected a value")
+}
+
 func typeError(field, want string) error {
 	return serializationError("unexpected JSON value at '" + field + "': expected " + want)
 }
@@ -343,7 +353,7 @@ func (r *jsonReader) readStringPtr(field string, dst **string, scratch *[]byte) 
 		return err
 	}
 	if r.peek() != '"' {
-		return typeError(field, "a string")
+		return r.mismatch(field, "a string")
 	}
 	s, raw, err := r.str((*scratch)[:0])
 	if err != nil {
@@ -369,7 +379,7 @@ func (r *jsonReader) readBlob(field string, dst *[]byte, slab *[]byte, scratch *
 		return err
 	}
 	if r.peek() != '"' {
-		return typeError(field, "a base64 string")
+		return r.mismatch(field, "a base64 string")
 	}
 	s, raw, err := r.str((*scratch)[:0])
 	if err != nil {
@@ -406,7 +416,7 @@ func (r *jsonReader) readIntPtr(field string, dst **int) error {
 		return err
 	}
 	if c := r.peek(); c != '-' && (c < '0' || c > '9') {
-		return typeError(field, "an integer")
+		return r.mismatch(field, "an integer")
 	}
 	num, err := r.number()
 	if err != nil {
@@ -440,7 +450,7 @@ func (r *jsonReader) readBoolPtr(field string, dst **bool) error {
 			return r.syntax("invalid literal")
 		}
 	default:
-		return typeError(field, "a boolean")
+		return r.mismatch(field, "a boolean")
 	}
 	*dst = &v
 	return nil
