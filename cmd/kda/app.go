@@ -136,7 +136,7 @@ func (a *app) storeOptions() store.Options {
 func (a *app) openEmbedded() (*backend, error) {
 	st, err := store.Open(a.dataDir, a.storeOptions())
 	if err != nil {
-		return nil, fmt.Errorf("open data directory %s: %w", a.dataDir, err)
+		return nil, openDataErr(a.dataDir, err)
 	}
 	h := kinesisapi.New(st, kinesisapi.Options{Region: a.region})
 	return &backend{
@@ -297,4 +297,17 @@ func minArgs(n int, what string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// openDataErr explains a failure to open a data directory; the usual cause
+// is a server that holds it.
+func openDataErr(dir string, err error) error {
+	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) {
+		return &cliError{
+			msg: fmt.Sprintf("open data directory %s: it is in use by another process (a running `kda serve`?); "+
+				"talk to that server with --endpoint instead of --data", dir),
+			err: err,
+		}
+	}
+	return fmt.Errorf("open data directory %s: %w", dir, err)
 }

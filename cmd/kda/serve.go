@@ -85,7 +85,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}
 	st, err := store.Open(dataDir, opts)
 	if err != nil {
-		return fmt.Errorf("open data directory %s: %w", dataDir, err)
+		return openDataErr(dataDir, err)
 	}
 	closeStore := func() error {
 		if err := st.Close(); err != nil {
