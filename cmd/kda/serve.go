@@ -110,7 +110,18 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		apiOpts.Region = a.region
 	}
 	api := kinesisapi.New(st, apiOpts)
+	// Requests run under reqCtx, cancelled late in shutdown so that
+	// long-lived streams (event-stream subscriptions) end too.
+	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRequests()
+	// HTTP/1.1 and cleartext HTTP/2 (h2c with prior knowledge), which some
+	// Kinesis clients use for SubscribeToShard against http:// endpoints.
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
 	srv := &http.Server{
+		Protocols:   &protocols,
+		BaseContext: func(net.Listener) context.Context { return reqCtx },
 		Handler: newServerHandler(serverConfig{
 			store:     st,
 			api:       api,
@@ -162,9 +173,13 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	<-demoDone
 	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
 	defer cancel()
+	// Ordinary requests finish on their own; after a grace period the
+	// requests still running (streams) are told to end.
+	grace := time.AfterFunc(min(2*time.Second, f.shutdownTimeout/2), cancelRequests)
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		runErr = errors.Join(runErr, fmt.Errorf("shut down HTTP server: %w", err))
 	}
+	grace.Stop()
 	if err := closeStore(); err != nil {
 		runErr = errors.Join(runErr, err)
 	}
