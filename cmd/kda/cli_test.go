@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -9,7 +11,9 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestStreamCommandsRoundTrip(t *testing.T) {
@@ -298,5 +302,83 @@ func TestBenchKinesis(t *testing.T) {
 				t.Errorf("bench stream: %+v %v", info, err)
 			}
 		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a command writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestTailFollowCrossesASplitAndStopsCleanly(t *testing.T) {
+	ts := newTestServer(t)
+	tg := target{args: []string{"--endpoint", ts.url}}
+	tg.ok(t, "", "stream", "create", "live", "--shards", "1", "--wait")
+	tg.ok(t, "", "put", "live", "--key", "k", "old")
+	// Start after "old" by time, so the test does not race the tail's start.
+	time.Sleep(20 * time.Millisecond)
+	from := time.Now().UTC().Format(time.RFC3339Nano)
+	time.Sleep(20 * time.Millisecond)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"--endpoint", ts.url, "tail", "live", "--from", from, "--follow", "--poll", "200ms", "--consumer", "f", "-o", "json"},
+			strings.NewReader(""), &out, &errb, func(string) string { return "" })
+	}()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s; output so far:\n%s\nstderr:\n%s", what, out.String(), errb.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	tg.ok(t, "", "put", "live", "--key", "k", "new1")
+	waitFor("new1", func() bool { return strings.Contains(out.String(), "new1") })
+	tg.ok(t, "", "stream", "split", "live", "0", "--wait")
+	tg.ok(t, "", "put", "live", "--key", "k", "new2")
+	waitFor("new2 from a child shard", func() bool { return strings.Contains(out.String(), "new2") })
+	cancel()
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Errorf("interrupted tail exited %d: %s", c, errb.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("tail --follow did not stop on cancel")
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var got []string
+	for _, l := range lines {
+		var r tailRecord
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("bad line %q", l)
+		}
+		got = append(got, *r.Data)
+	}
+	if !reflect.DeepEqual(got, []string{"new1", "new2"}) {
+		t.Errorf("follow printed %q, want new1 then new2 (and not the old record)", got)
+	}
+	cps, err := ts.st.Checkpoints("live", "f")
+	if err != nil || len(cps) != 2 {
+		t.Errorf("checkpoints after follow: %v %v; want one for the parent and one for the child", cps, err)
 	}
 }
