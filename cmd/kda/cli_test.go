@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kdaproject/kda/engine/store"
 )
 
 func TestStreamCommandsRoundTrip(t *testing.T) {
@@ -380,5 +382,40 @@ func TestTailFollowCrossesASplitAndStopsCleanly(t *testing.T) {
 	cps, err := ts.st.Checkpoints("live", "f")
 	if err != nil || len(cps) != 2 {
 		t.Errorf("checkpoints after follow: %v %v; want one for the parent and one for the child", cps, err)
+	}
+}
+
+func TestTailWithoutFollowEndsOnABusyStream(t *testing.T) {
+	ts := newTestServer(t)
+	if err := ts.st.CreateStream(store.CreateStreamInput{StreamName: "busy", ShardCount: 2}); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_, _ = ts.st.PutRecord("busy", store.PutRecordInput{PartitionKey: fmt.Sprint(i), Data: []byte("x")})
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	defer func() { close(stop); <-writerDone }()
+	time.Sleep(100 * time.Millisecond)
+
+	start := time.Now()
+	r := runCLI(t, nil, "", "--endpoint", ts.url, "tail", "busy", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("tail exit %d: %s", r.code, r.stderr)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("tail without --follow took %s on a busy stream", d)
+	}
+	if n := strings.Count(r.stdout, "\n"); n < 10 {
+		t.Errorf("tail printed only %d records", n)
 	}
 }

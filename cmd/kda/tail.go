@@ -244,13 +244,16 @@ func (t *tailer) run(ctx context.Context) error {
 		}
 		progressed := started
 		allCaughtUp := true
-		reading := 0
 		for _, id := range t.order {
 			s := t.shards[id]
 			if s.state != shardReading {
 				continue
 			}
-			reading++
+			if !t.follow && s.caughtUp {
+				// Without --follow a shard is read up to the tip it had
+				// when tail reached it, so a busy stream still ends.
+				continue
+			}
 			n, finished, err := t.readOnce(ctx, s)
 			if err != nil {
 				return err
@@ -268,10 +271,7 @@ func (t *tailer) run(ctx context.Context) error {
 		if err := t.saveCheckpoints(ctx); err != nil {
 			return err
 		}
-		if !t.follow && allCaughtUp && !progressed {
-			return nil
-		}
-		if !t.follow && reading == 0 && !t.anyPendingReady() {
+		if !t.follow && allCaughtUp && !t.anyPendingReady() {
 			return nil
 		}
 		if !progressed {
@@ -464,9 +464,11 @@ func (t *tailer) readOnce(ctx context.Context, s *tailShard) (int, bool, error) 
 	} else {
 		s.empties = 0
 	}
-	// Caught up: nothing returned and nothing behind (or several empty
-	// answers in a row, for servers that report lag loosely).
-	s.caughtUp = len(out.Records) == 0 && (aws.ToInt64(out.MillisBehindLatest) == 0 || s.empties >= 5)
+	// Caught up: at the tip (nothing behind, and the answer was not cut
+	// short by the limit), or several empty answers in a row, for servers
+	// that report lag loosely.
+	behind := aws.ToInt64(out.MillisBehindLatest)
+	s.caughtUp = (behind == 0 && len(out.Records) < int(limit)) || s.empties >= 5
 
 	next := aws.ToString(out.NextShardIterator)
 	if next == "" {
