@@ -307,7 +307,7 @@ func printBench(a *app, r benchResult) {
 	fmt.Fprintf(a.stdout, "  latency    p50 %.2fms  p90 %.2fms  p99 %.2fms  max %.2fms\n", r.LatencyMS.P50, r.LatencyMS.P90, r.LatencyMS.P99, r.LatencyMS.Max)
 	fmt.Fprintf(a.stdout, "  retried    %d records (throttled), failed %d\n", r.Retried, r.Failed)
 	if r.Retried > 0 {
-		fmt.Fprintf(a.stdout, "  note: the stream throttled writes (per-shard limits: 1,000 records/s and 1 MiB/s on AWS);\n" +
+		fmt.Fprintf(a.stdout, "  note: the stream throttled writes (per-shard limits: 1,000 records/s and 1 MiB/s on AWS);\n"+
 			"        measure with more --shards, or against `kda serve --no-limits` / --data ... --no-limits\n")
 	}
 }
