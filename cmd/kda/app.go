@@ -233,7 +233,11 @@ func (a *app) apiErr(what string, err error) error {
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
-		return &cliError{msg: fmt.Sprintf("%s: %s: %s", what, ae.ErrorCode(), ae.ErrorMessage()), err: err}
+		msg := fmt.Sprintf("%s: %s: %s", what, ae.ErrorCode(), ae.ErrorMessage())
+		if ae.ErrorCode() == "UnknownOperationException" {
+			msg += " (this endpoint does not implement the operation)"
+		}
+		return &cliError{msg: msg, err: err}
 	}
 	if errors.Is(err, context.Canceled) {
 		return &cliError{msg: what + ": interrupted", err: err}
