@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -75,6 +76,9 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		return usagef("--demo-rate must be positive")
 	}
 	dataDir := firstNonEmpty(a.dataDir, defaultDataDir)
+	if abs, err := filepath.Abs(dataDir); err == nil {
+		dataDir = abs
+	}
 	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	opts := a.storeOptions()

@@ -102,7 +102,11 @@ func newStreamCreateCmd(a *app) *cobra.Command {
 				}
 			}
 			if a.jsonOutput() {
-				return printJSON(a.stdout, map[string]any{"stream": name, "mode": string(m), "shards": shards, "status": status})
+				out := map[string]any{"stream": name, "mode": string(m), "status": status}
+				if in.ShardCount != nil {
+					out["shards"] = shards
+				}
+				return printJSON(a.stdout, out)
 			}
 			if m == types.StreamModeOnDemand && !cmd.Flags().Changed("shards") {
 				fmt.Fprintf(a.stdout, "Created on-demand stream %s (%s)\n", name, status)
