@@ -419,3 +419,37 @@ func TestTailWithoutFollowEndsOnABusyStream(t *testing.T) {
 		t.Errorf("tail printed only %d records", n)
 	}
 }
+
+func TestPutRetriesThrottledRecords(t *testing.T) {
+	// Real per-shard limits, small enough that one put must be throttled.
+	ts := newTestServerWithStore(t, store.Options{Throughput: store.ThroughputOptions{WriteRecordsPerSecond: 300}})
+	tg := target{args: []string{"--endpoint", ts.url}}
+	tg.ok(t, "", "stream", "create", "narrow", "--shards", "1", "--wait")
+	var in strings.Builder
+	for i := range 900 {
+		fmt.Fprintf(&in, "r%d\n", i)
+	}
+	r := tg.run(t, in.String(), "put", "narrow", "-o", "json", "--progress")
+	if r.code != 0 {
+		t.Fatalf("put exit %d: %s", r.code, r.stderr)
+	}
+	var sum putSummary
+	if err := json.Unmarshal([]byte(r.stdout), &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Records != 900 || sum.Failed != 0 || sum.Retried == 0 {
+		t.Errorf("summary %+v: want 900 records, some retried, none failed", sum)
+	}
+	if !strings.Contains(r.stderr, "put narrow") {
+		t.Errorf("--progress drew no bar on stderr: %q", r.stderr)
+	}
+	if got := len(tailJSON(t, target{args: []string{"--endpoint", ts.url}}, "narrow", "--limit", "1000")); got != 900 {
+		t.Errorf("stream holds %d records, want 900", got)
+	}
+
+	// With no retries allowed the throttled records fail, and put says so.
+	r = tg.run(t, in.String(), "put", "narrow", "--retries", "0")
+	if r.code != 1 || !strings.Contains(r.stderr, "could not be put after 0 retries") || !strings.Contains(r.stderr, "ProvisionedThroughputExceededException") {
+		t.Errorf("put --retries 0: exit %d, stderr %q", r.code, r.stderr)
+	}
+}

@@ -35,7 +35,12 @@ func withKeys(ak, sk string) serverOpt {
 
 func newTestServer(t *testing.T, opts ...serverOpt) *testServer {
 	t.Helper()
-	st, err := store.Open(t.TempDir(), store.Options{Throughput: store.ThroughputOptions{Disabled: true}})
+	return newTestServerWithStore(t, store.Options{Throughput: store.ThroughputOptions{Disabled: true}}, opts...)
+}
+
+func newTestServerWithStore(t *testing.T, so store.Options, opts ...serverOpt) *testServer {
+	t.Helper()
+	st, err := store.Open(t.TempDir(), so)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

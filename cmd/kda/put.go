@@ -269,7 +269,10 @@ func (a *app) put(ctx context.Context, stream string, args []string, f putFlags)
 		if total >= 0 {
 			opts = append(opts, progressbar.OptionShowBytes(true), progressbar.OptionUseIECUnits(true))
 		} else {
-			opts = append(opts, progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("records"))
+			opts = append(opts, progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("records"),
+				// No spinner ticker: its goroutine reads the bar's state
+				// without the bar's lock (a data race in progressbar v3.19).
+				progressbar.OptionSetSpinnerChangeInterval(0))
 		}
 		bar = progressbar.NewOptions64(total, opts...)
 	}

@@ -9,11 +9,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/kdaproject/kda/engine/store"
 )
@@ -296,5 +299,55 @@ func TestParseFrom(t *testing.T) {
 		if (err == nil) != c.ok || !got.at.Equal(c.want.at) || got.typ != c.want.typ || got.seq != c.want.seq {
 			t.Errorf("parseFrom(%q) = %+v, %v", c.in, got, err)
 		}
+	}
+}
+
+// flakyPutter rejects every third record on its first attempt.
+type flakyPutter struct {
+	mu   sync.Mutex
+	seen map[string]bool
+	got  int
+}
+
+func (f *flakyPutter) PutRecords(_ context.Context, in *kinesis.PutRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := &kinesis.PutRecordsOutput{}
+	for i, e := range in.Records {
+		k := aws.ToString(e.PartitionKey)
+		if i%3 == 0 && !f.seen[k] {
+			f.seen[k] = true
+			out.Records = append(out.Records, types.PutRecordsResultEntry{ErrorCode: aws.String("ProvisionedThroughputExceededException")})
+			continue
+		}
+		f.got++
+		out.Records = append(out.Records, types.PutRecordsResultEntry{ShardId: aws.String("shardId-000000000000"), SequenceNumber: aws.String("1")})
+	}
+	return out, nil
+}
+
+func TestRunBenchRetriesRejectedRecords(t *testing.T) {
+	cases := []struct {
+		name                     string
+		retries                  int
+		wantOK, wantFailed, want int64
+	}{
+		{"retries make every record land", 3, 1000, 0, 1000},
+		{"without retries rejected records fail", 0, 660, 340, 660},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := &flakyPutter{seen: map[string]bool{}}
+			res, err := runBench(context.Background(), f, benchConfig{Stream: "s", Records: 1000, Size: 10, Batch: 100, Concurrency: 3, MaxRetries: c.retries})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Records != c.wantOK || res.Failed != c.wantFailed || int64(f.got) != c.want {
+				t.Errorf("records %d failed %d delivered %d; want %d %d %d", res.Records, res.Failed, f.got, c.wantOK, c.wantFailed, c.want)
+			}
+			if c.retries > 0 && res.Retried != 340 {
+				t.Errorf("retried %d, want 340 (records 0, 3, … 99 of each batch of 100, once)", res.Retried)
+			}
+		})
 	}
 }
