@@ -16,8 +16,9 @@ import (
 // which FuzzDecodeJSON checks against encoding/json. Being a pull parser it
 // allocates only the values it returns.
 type jsonReader struct {
-	b []byte
-	i int
+	b     []byte
+	i     int
+	depth int // open objects and arrays
 }
 
 // maxJSONDepth matches encoding/json's nesting limit.
@@ -87,9 +88,11 @@ func (r *jsonReader) object(member func(name []byte) error) error {
 	if r.peek() != '{' {
 		return r.syntax("expected an object")
 	}
-	r.i++
+	if err := r.open(); err != nil {
+		return err
+	}
 	if r.peek() == '}' {
-		r.i++
+		r.close()
 		return nil
 	}
 	for {
@@ -111,7 +114,7 @@ func (r *jsonReader) object(member func(name []byte) error) error {
 		case ',':
 			r.i++
 		case '}':
-			r.i++
+			r.close()
 			return nil
 		default:
 			return r.syntax("expected ',' or '}'")
@@ -124,9 +127,11 @@ func (r *jsonReader) array(elem func() error) error {
 	if r.peek() != '[' {
 		return r.syntax("expected an array")
 	}
-	r.i++
+	if err := r.open(); err != nil {
+		return err
+	}
 	if r.peek() == ']' {
-		r.i++
+		r.close()
 		return nil
 	}
 	for {
@@ -137,7 +142,7 @@ func (r *jsonReader) array(elem func() error) error {
 		case ',':
 			r.i++
 		case ']':
-			r.i++
+			r.close()
 			return nil
 		default:
 			return r.syntax("expected ',' or ']'")
@@ -308,20 +313,29 @@ func (r *jsonReader) number() ([]byte, error) {
 	return r.b[start:r.i], nil
 }
 
-// skip consumes one value of any type, checking its syntax.
-func (r *jsonReader) skip() error {
-	return r.skipDepth(1)
-}
-
-func (r *jsonReader) skipDepth(depth int) error {
-	if depth > maxJSONDepth {
+// open consumes the opening bracket of an object or array.
+func (r *jsonReader) open() error {
+	r.depth++
+	if r.depth > maxJSONDepth {
 		return r.syntax("exceeded max depth")
 	}
+	r.i++
+	return nil
+}
+
+// close consumes the closing bracket of an object or array.
+func (r *jsonReader) close() {
+	r.depth--
+	r.i++
+}
+
+// skip consumes one value of any type, checking its syntax.
+func (r *jsonReader) skip() error {
 	switch r.peek() {
 	case '{':
-		return r.object(func([]byte) error { return r.skipDepth(depth + 1) })
+		return r.object(func([]byte) error { return r.skip() })
 	case '[':
-		return r.array(func() error { return r.skipDepth(depth + 1) })
+		return r.array(func() error { return r.skip() })
 	case '"':
 		_, _, err := r.str(nil)
 		return err
@@ -389,7 +403,8 @@ func (r *jsonReader) readBlob(field string, dst *[]byte, slab *[]byte, scratch *
 		*scratch = s
 	}
 	n := base64.StdEncoding.DecodedLen(len(s))
-	fromSlab := cap(*slab)-len(*slab) >= n
+	// An empty blob decodes to an empty, non-null slice, as in encoding/json.
+	fromSlab := n > 0 && cap(*slab)-len(*slab) >= n
 	var buf []byte
 	if fromSlab {
 		off := len(*slab)
@@ -465,7 +480,7 @@ func (r *jsonReader) document(top func() error) error {
 	if err := top(); err != nil {
 		return err
 	}
-	if r.peek() != 0 {
+	if r.ws(); r.i != len(r.b) {
 		return r.syntax("data after the top-level value")
 	}
 	return nil
