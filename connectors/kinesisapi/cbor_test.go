@@ -1,0 +1,225 @@
+package kinesisapi
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/kdaproject/kda/engine/store"
+)
+
+// CBOR is what the Java SDKs (and so the KCL, Flink and the Kinesis Agent)
+// send. The Go SDK only speaks JSON, so these requests are built by hand with
+// fxamacker/cbor, as a Java client would build them: blobs as byte strings,
+// timestamps as tag 1 carrying epoch milliseconds.
+
+type cborPutRecordsEntry struct {
+	Data         []byte
+	PartitionKey string
+}
+
+type cborPutRecords struct {
+	StreamName string
+	Records    []cborPutRecordsEntry
+}
+
+type cborPutRecordsOutput struct {
+	FailedRecordCount int
+	Records           []struct{ SequenceNumber, ShardId, ErrorCode string }
+	EncryptionType    string
+}
+
+type cborRecord struct {
+	SequenceNumber              string
+	ApproximateArrivalTimestamp cbor.RawMessage
+	Data                        cbor.RawMessage
+	PartitionKey                string
+}
+
+type cborGetRecordsOutput struct {
+	Records            []cborRecord
+	NextShardIterator  string
+	MillisBehindLatest *int64
+}
+
+func decodeCBOR(t *testing.T, r rawResponse, v any) {
+	t.Helper()
+	if r.status != 200 {
+		t.Fatalf("status %d: %x", r.status, r.body)
+	}
+	if ct := r.header.Get("Content-Type"); ct != contentTypeCBOR {
+		t.Fatalf("Content-Type = %q, want %s", ct, contentTypeCBOR)
+	}
+	if err := cbor.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode CBOR response: %v (%x)", err, r.body)
+	}
+}
+
+func TestCBORPutRecordsAndGetRecords(t *testing.T) {
+	clock := newFakeClock()
+	e := newEnv(t, envConfig{store: store.Options{Now: clock.Now, Throughput: store.ThroughputOptions{Disabled: true}}})
+	url := e.srv.URL
+	if r := cborCall(t, url, "CreateStream", map[string]any{"StreamName": "java", "ShardCount": 1}); r.status != 200 || !bytes.Equal(r.body, []byte{0xa0}) {
+		t.Fatalf("CreateStream over CBOR: %d %x", r.status, r.body)
+	}
+	putAt := clock.Now()
+
+	payloads := [][]byte{[]byte("hello"), {0x00, 0xff, 0x80, 0x7f}, {}}
+	in := cborPutRecords{StreamName: "java"}
+	for i, p := range payloads {
+		in.Records = append(in.Records, cborPutRecordsEntry{Data: p, PartitionKey: string(rune('a' + i))})
+	}
+	var put cborPutRecordsOutput
+	decodeCBOR(t, cborCall(t, url, "PutRecords", in), &put)
+	if put.FailedRecordCount != 0 || len(put.Records) != 3 || put.EncryptionType != "NONE" {
+		t.Fatalf("PutRecords over CBOR = %+v", put)
+	}
+	for i, r := range put.Records {
+		if r.SequenceNumber == "" || r.ShardId != "shardId-000000000000" || r.ErrorCode != "" {
+			t.Errorf("record %d result = %+v", i, r)
+		}
+	}
+
+	clock.Advance(10 * time.Second)
+	// AT_TIMESTAMP with tag 1 milliseconds, one millisecond before the put.
+	var it struct{ ShardIterator string }
+	decodeCBOR(t, cborCall(t, url, "GetShardIterator", map[string]any{
+		"StreamName": "java", "ShardId": "shardId-000000000000", "ShardIteratorType": "AT_TIMESTAMP",
+		"Timestamp": cbor.Tag{Number: 1, Content: putAt.UnixMilli() - 1},
+	}), &it)
+	if it.ShardIterator == "" {
+		t.Fatal("no ShardIterator")
+	}
+
+	var got cborGetRecordsOutput
+	decodeCBOR(t, cborCall(t, url, "GetRecords", map[string]any{"ShardIterator": it.ShardIterator, "Limit": 10}), &got)
+	if len(got.Records) != 3 {
+		t.Fatalf("GetRecords over CBOR returned %d records", len(got.Records))
+	}
+	for i, r := range got.Records {
+		if r.SequenceNumber != put.Records[i].SequenceNumber || r.PartitionKey != in.Records[i].PartitionKey {
+			t.Errorf("record %d = seq %s key %q, want %s %q", i, r.SequenceNumber, r.PartitionKey, put.Records[i].SequenceNumber, in.Records[i].PartitionKey)
+		}
+		if major := r.Data[0] >> 5; major != 2 {
+			t.Errorf("record %d Data has CBOR major type %d, want 2 (byte string)", i, major)
+		}
+		var data []byte
+		if err := cbor.Unmarshal(r.Data, &data); err != nil || !bytes.Equal(data, payloads[i]) {
+			t.Errorf("record %d Data = %x (%v), want %x", i, data, err, payloads[i])
+		}
+		var ts cbor.Tag
+		if err := cbor.Unmarshal(r.ApproximateArrivalTimestamp, &ts); err != nil {
+			t.Fatalf("record %d timestamp is not a tag: %v", i, err)
+		}
+		if ts.Number != 1 || ts.Content != uint64(putAt.UnixMilli()) {
+			t.Errorf("record %d ApproximateArrivalTimestamp = tag %d %v, want tag 1 %d (epoch milliseconds)", i, ts.Number, ts.Content, putAt.UnixMilli())
+		}
+	}
+	if got.NextShardIterator == "" {
+		t.Error("no NextShardIterator for an open shard")
+	}
+	if got.MillisBehindLatest == nil || *got.MillisBehindLatest != 0 {
+		t.Errorf("MillisBehindLatest = %v, want 0", got.MillisBehindLatest)
+	}
+
+	t.Run("AT_TIMESTAMP after the put, as an untagged millisecond number, reads nothing", func(t *testing.T) {
+		var it struct{ ShardIterator string }
+		decodeCBOR(t, cborCall(t, url, "GetShardIterator", map[string]any{
+			"StreamName": "java", "ShardId": "shardId-000000000000", "ShardIteratorType": "AT_TIMESTAMP",
+			"Timestamp": putAt.UnixMilli() + 1,
+		}), &it)
+		var out cborGetRecordsOutput
+		decodeCBOR(t, cborCall(t, url, "GetRecords", map[string]any{"ShardIterator": it.ShardIterator}), &out)
+		if len(out.Records) != 0 {
+			t.Errorf("read %d records put before the timestamp", len(out.Records))
+		}
+	})
+
+	t.Run("PutRecord answers in CBOR", func(t *testing.T) {
+		var out struct{ ShardId, SequenceNumber, EncryptionType string }
+		decodeCBOR(t, cborCall(t, url, "PutRecord", map[string]any{"StreamName": "java", "PartitionKey": "k", "Data": []byte{1, 2, 3}}), &out)
+		if out.ShardId != "shardId-000000000000" || !less(put.Records[2].SequenceNumber, out.SequenceNumber) {
+			t.Errorf("PutRecord = %+v", out)
+		}
+	})
+
+	t.Run("DescribeStream writes the creation time as tag 1 milliseconds", func(t *testing.T) {
+		var out struct {
+			StreamDescription struct {
+				StreamName              string
+				StreamCreationTimestamp cbor.Tag
+				Shards                  []struct{ ShardId string }
+				HasMoreShards           bool
+			}
+		}
+		decodeCBOR(t, cborCall(t, url, "DescribeStream", map[string]any{"StreamName": "java"}), &out)
+		d := out.StreamDescription
+		if d.StreamName != "java" || len(d.Shards) != 1 || d.HasMoreShards {
+			t.Errorf("DescribeStream = %+v", d)
+		}
+		if d.StreamCreationTimestamp.Number != 1 || d.StreamCreationTimestamp.Content != uint64(putAt.UnixMilli()) {
+			t.Errorf("StreamCreationTimestamp = tag %d %v, want tag 1 %d", d.StreamCreationTimestamp.Number, d.StreamCreationTimestamp.Content, putAt.UnixMilli())
+		}
+	})
+
+	t.Run("an indefinite-length map, as Jackson writes, is accepted", func(t *testing.T) {
+		// {_ "StreamName": "java"}
+		body := append([]byte{0xbf, 0x6a}, "StreamName"...)
+		body = append(body, 0x64)
+		body = append(body, "java"...)
+		body = append(body, 0xff)
+		r := rawCall(t, url, contentTypeCBOR, targetPrefix+"DescribeStreamSummary", body)
+		var out struct{ StreamDescriptionSummary struct{ StreamName string } }
+		decodeCBOR(t, r, &out)
+		if out.StreamDescriptionSummary.StreamName != "java" {
+			t.Errorf("got %+v", out)
+		}
+	})
+}
+
+func TestCBORErrors(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	url := e.srv.URL
+	cases := []struct {
+		name string
+		op   string
+		body []byte
+		code string
+	}{
+		{"a missing stream is ResourceNotFoundException", "DescribeStream", mustMarshalCBOR(t, map[string]any{"StreamName": "missing"}), "ResourceNotFoundException"},
+		{"a missing required member is ValidationException", "PutRecords", mustMarshalCBOR(t, map[string]any{"StreamName": "s"}), "ValidationException"},
+		{"an integer where a blob belongs is SerializationException", "PutRecord", mustMarshalCBOR(t, map[string]any{"StreamName": "s", "PartitionKey": "k", "Data": 5}), "SerializationException"},
+		{"an integer where a string belongs is SerializationException", "DescribeStream", mustMarshalCBOR(t, map[string]any{"StreamName": 5}), "SerializationException"},
+		{"a top-level array is SerializationException", "ListStreams", []byte{0x80}, "SerializationException"},
+		{"truncated CBOR is SerializationException", "ListStreams", []byte{0xa1, 0x65, 'L', 'i'}, "SerializationException"},
+		{"an empty body is SerializationException", "ListStreams", nil, "SerializationException"},
+		{"trailing bytes are SerializationException", "ListStreams", []byte{0xa0, 0x00}, "SerializationException"},
+		{"an unknown operation is UnknownOperationException", "Nope", []byte{0xa0}, "UnknownOperationException"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := rawCall(t, url, contentTypeCBOR, targetPrefix+c.op, c.body)
+			if r.status != 400 {
+				t.Errorf("status %d", r.status)
+			}
+			if ct := r.header.Get("Content-Type"); ct != contentTypeCBOR {
+				t.Errorf("error Content-Type = %q, want CBOR", ct)
+			}
+			eb := r.errorOf(t)
+			if eb.Type != c.code || eb.Message == "" {
+				t.Errorf("error = %+v, want __type %s with a message", eb, c.code)
+			}
+		})
+	}
+}
+
+func mustMarshalCBOR(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := cbor.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
