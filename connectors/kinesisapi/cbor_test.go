@@ -170,7 +170,7 @@ func TestCBORPutRecordsAndGetRecords(t *testing.T) {
 		body = append(body, 0x64)
 		body = append(body, "java"...)
 		body = append(body, 0xff)
-		r := rawCall(t, url, contentTypeCBOR, targetPrefix+"DescribeStreamSummary", body)
+		r := rawCall(t, url, contentTypeCBOR, TargetPrefix+"DescribeStreamSummary", body)
 		var out struct{ StreamDescriptionSummary struct{ StreamName string } }
 		decodeCBOR(t, r, &out)
 		if out.StreamDescriptionSummary.StreamName != "java" {
@@ -200,7 +200,7 @@ func TestCBORErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := rawCall(t, url, contentTypeCBOR, targetPrefix+c.op, c.body)
+			r := rawCall(t, url, contentTypeCBOR, TargetPrefix+c.op, c.body)
 			if r.status != 400 {
 				t.Errorf("status %d", r.status)
 			}

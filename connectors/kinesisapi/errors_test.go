@@ -3,6 +3,8 @@ package kinesisapi
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"regexp"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -190,7 +192,7 @@ func TestThrottlingIsRetriedByTheSDK(t *testing.T) {
 		store: store.Options{Now: clock.Now, Throughput: store.ThroughputOptions{WriteRecordsPerSecond: 1}},
 		wrap: func(h http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.Header.Get("X-Amz-Target") == targetPrefix+"PutRecord" {
+				if r.Header.Get("X-Amz-Target") == TargetPrefix+"PutRecord" {
 					requests.Add(1)
 				}
 				h.ServeHTTP(w, r)
@@ -305,7 +307,7 @@ func TestRawRequestErrors(t *testing.T) {
 		{"a timestamp that is not a number is SerializationException", contentTypeJSON11, "GetShardIterator",
 			`{"StreamName":"raw","ShardId":"shardId-000000000000","ShardIteratorType":"AT_TIMESTAMP","Timestamp":"yesterday"}`,
 			400, "SerializationException", "timestamp"},
-		{"an unknown operation is UnknownOperationException", contentTypeJSON11, targetPrefix + "FlyToTheMoon", `{}`,
+		{"an unknown operation is UnknownOperationException", contentTypeJSON11, TargetPrefix + "FlyToTheMoon", `{}`,
 			400, "UnknownOperationException", "FlyToTheMoon"},
 		{"another service's target is UnknownOperationException", contentTypeJSON11, "DynamoDB_20120810.ListTables", `{}`,
 			400, "UnknownOperationException", "X-Amz-Target must be Kinesis_20131202.<Operation>"},
@@ -322,7 +324,7 @@ func TestRawRequestErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			target := c.target
 			if target != "" && !strings.Contains(target, ".") {
-				target = targetPrefix + target
+				target = TargetPrefix + target
 			}
 			r := rawCall(t, url, c.contentType, target, []byte(c.body))
 			if r.status != c.status {
@@ -398,10 +400,36 @@ func TestPanicBecomesInternalFailure(t *testing.T) {
 func TestResponsesCarryTheRequestContentType(t *testing.T) {
 	e := newEnv(t, envConfig{})
 	for _, ct := range []string{contentTypeJSON11, contentTypeJSON10, contentTypePlain, contentTypeJSON11 + "; charset=utf-8"} {
-		r := rawCall(t, e.srv.URL, ct, targetPrefix+"ListStreams", []byte(`{}`))
+		r := rawCall(t, e.srv.URL, ct, TargetPrefix+"ListStreams", []byte(`{}`))
 		want, _, _ := strings.Cut(ct, ";")
 		if r.status != 200 || r.header.Get("Content-Type") != want || !bytes.Contains(r.body, []byte(`"StreamNames":[]`)) {
 			t.Errorf("%s: %d %q %s", ct, r.status, r.header.Get("Content-Type"), r.body)
 		}
 	}
+}
+
+func TestJSONTimestampsArePlainDecimalsOnTheWire(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	e.createStream(t, "ts", 1)
+	stamp := regexp.MustCompile(`"(?:StreamCreationTimestamp|ApproximateArrivalTimestamp)":([^,}]*)`)
+	plain := regexp.MustCompile(`^\d+\.\d{3}$`)
+	checkStamp := func(what string, body []byte) {
+		t.Helper()
+		m := stamp.FindSubmatch(body)
+		if m == nil || !plain.Match(m[1]) {
+			t.Errorf("%s timestamp is not a plain decimal: %s", what, body)
+		}
+	}
+	r := jsonCall(t, e.srv.URL, "DescribeStream", `{"StreamName":"ts"}`)
+	checkStamp("DescribeStream", r.body)
+	if r := jsonCall(t, e.srv.URL, "PutRecord", `{"StreamName":"ts","PartitionKey":"k","Data":"AA=="}`); r.status != 200 {
+		t.Fatalf("PutRecord: %s", r.body)
+	}
+	r = jsonCall(t, e.srv.URL, "GetShardIterator", `{"StreamName":"ts","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}`)
+	var it struct{ ShardIterator string }
+	if err := json.Unmarshal(r.body, &it); err != nil || it.ShardIterator == "" {
+		t.Fatalf("GetShardIterator: %s", r.body)
+	}
+	r = jsonCall(t, e.srv.URL, "GetRecords", `{"ShardIterator":"`+it.ShardIterator+`"}`)
+	checkStamp("GetRecords", r.body)
 }

@@ -18,8 +18,10 @@ import (
 	"github.com/kdaproject/kda/engine/store"
 )
 
-// targetPrefix starts every Kinesis X-Amz-Target header.
-const targetPrefix = "Kinesis_20131202."
+// TargetPrefix starts the X-Amz-Target header of every Kinesis request
+// ("Kinesis_20131202.PutRecords"). A server that shares its port with other
+// faces routes the requests whose target has this prefix to New's handler.
+const TargetPrefix = "Kinesis_20131202."
 
 // request is a decoded operation input that can check its own shape.
 type request interface {
@@ -229,9 +231,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	target := r.Header.Get("X-Amz-Target")
-	name, ok := strings.CutPrefix(target, targetPrefix)
+	name, ok := strings.CutPrefix(target, TargetPrefix)
 	if !ok || name == "" {
-		h.writeError(x, newAPIError(codeUnknownOperation, "unknown operation %q: X-Amz-Target must be %s<Operation>", target, targetPrefix))
+		h.writeError(x, newAPIError(codeUnknownOperation, "unknown operation %q: X-Amz-Target must be %s<Operation>", target, TargetPrefix))
 		return
 	}
 	x.opName = name

@@ -159,7 +159,7 @@ func rawCall(t testing.TB, url, contentType, target string, body []byte) rawResp
 // jsonCall sends a JSON request for a Kinesis operation.
 func jsonCall(t testing.TB, url, op string, body string) rawResponse {
 	t.Helper()
-	return rawCall(t, url, contentTypeJSON11, targetPrefix+op, []byte(body))
+	return rawCall(t, url, contentTypeJSON11, TargetPrefix+op, []byte(body))
 }
 
 // cborCall encodes v as CBOR and sends it for a Kinesis operation.
@@ -169,7 +169,7 @@ func cborCall(t testing.TB, url, op string, v any) rawResponse {
 	if err != nil {
 		t.Fatalf("encode CBOR: %v", err)
 	}
-	return rawCall(t, url, contentTypeCBOR, targetPrefix+op, b)
+	return rawCall(t, url, contentTypeCBOR, TargetPrefix+op, b)
 }
 
 // errorOf decodes an error body in either format.

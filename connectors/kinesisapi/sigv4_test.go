@@ -46,7 +46,7 @@ func sendSigned(t *testing.T, url string, c requestChange) rawResponse {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", contentTypeJSON11)
-	req.Header.Set("X-Amz-Target", targetPrefix+"ListStreams")
+	req.Header.Set("X-Amz-Target", TargetPrefix+"ListStreams")
 	if c.before != nil {
 		c.before(req)
 	}
@@ -134,7 +134,7 @@ func TestSigV4VerifiesTheSDKSigner(t *testing.T) {
 			}},
 			"InvalidSignatureException", "does not match"},
 		{"a signed header changed after signing is InvalidSignatureException", anyRegion, requestChange{at: now,
-			after: func(r *http.Request) { r.Header.Set("X-Amz-Target", targetPrefix+"DescribeLimits") }},
+			after: func(r *http.Request) { r.Header.Set("X-Amz-Target", TargetPrefix+"DescribeLimits") }},
 			"InvalidSignatureException", "does not match"},
 		{"a declared payload hash that does not match the body is InvalidSignatureException", anyRegion, requestChange{at: now,
 			before: func(r *http.Request) { r.Header.Set("X-Amz-Content-Sha256", strings.Repeat("0", 64)) }},
