@@ -270,6 +270,8 @@ func TestRawRequestErrors(t *testing.T) {
 	}{
 		{"a missing required member is ValidationException in AWS's words", contentTypeJSON11, "CreateStream", `{"ShardCount":1}`,
 			400, "ValidationException", "=1 validation error detected: Value null at 'streamName' failed to satisfy constraint: Member must not be null"},
+		{"a provisioned stream needs a shard count", contentTypeJSON11, "CreateStream", `{"StreamName":"x"}`,
+			400, "ValidationException", "=1 validation error detected: Value null at 'shardCount' failed to satisfy constraint: Member must not be null"},
 		{"several violations are counted and joined", contentTypeJSON11, "GetShardIterator", `{}`,
 			400, "ValidationException", "=3 validation errors detected: Value null at 'streamName' failed to satisfy constraint: Member must not be null; " +
 				"Value null at 'shardId' failed to satisfy constraint: Member must not be null; " +

@@ -30,6 +30,10 @@ type createStreamInput struct {
 
 func (in *createStreamInput) validate(v *violations) {
 	v.notNull("streamName", in.StreamName == nil)
+	// ShardCount is optional only for ON_DEMAND streams.
+	onDemand := in.StreamModeDetails != nil && in.StreamModeDetails.StreamMode != nil &&
+		*in.StreamModeDetails.StreamMode == string(store.ModeOnDemand)
+	v.notNull("shardCount", in.ShardCount == nil && !onDemand)
 	v.intRange("shardCount", in.ShardCount, 1, 100000)
 	if in.StreamModeDetails != nil {
 		in.StreamModeDetails.check(v, "streamModeDetails")
