@@ -55,11 +55,12 @@ func parseAuthorization(header string) (sigV4Header, error) {
 		return sigV4Header{}, authError(codeIncompleteSignature,
 			"Unsupported AWS 'algorithm': '"+alg+"'. kda verifies "+sigV4Algorithm+" signatures only.")
 	}
+	// Parameters are separated by commas, spaces or both; their values
+	// contain neither.
 	params := map[string]string{}
-	for _, part := range strings.Split(rest, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if ok {
-			params[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	for _, part := range strings.FieldsFunc(rest, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if k, v, ok := strings.Cut(part, "="); ok {
+			params[k] = v
 		}
 	}
 	var missing []string
