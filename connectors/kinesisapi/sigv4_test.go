@@ -123,7 +123,9 @@ func TestSigV4VerifiesTheSDKSigner(t *testing.T) {
 		{"a session token header is signed along", anyRegion, requestChange{at: now,
 			before: func(r *http.Request) { r.Header.Set("X-Amz-Security-Token", "token  with   spaces") }}, "", ""},
 		{"parameters separated by spaces alone are understood", anyRegion, requestChange{at: now,
-			after: func(r *http.Request) { r.Header.Set("Authorization", strings.ReplaceAll(r.Header.Get("Authorization"), ", ", " ")) }}, "", ""},
+			after: func(r *http.Request) {
+				r.Header.Set("Authorization", strings.ReplaceAll(r.Header.Get("Authorization"), ", ", " "))
+			}}, "", ""},
 		{"an unknown access key is UnrecognizedClientException", anyRegion, requestChange{at: now, accessKey: "AKIDOTHER"},
 			"UnrecognizedClientException", "The security token included in the request is invalid."},
 		{"a wrong secret is InvalidSignatureException", anyRegion, requestChange{at: now, secretKey: "wrong"},
