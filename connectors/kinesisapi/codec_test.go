@@ -312,6 +312,7 @@ var fastDecodeCases = []struct {
 	{"PutRecords", ` {"records":[{"data":"AA==","partitionkey":"x"}], "streamarn":"arn:aws:kinesis:us-east-1:000000000000:stream/s"} `},
 	{"PutRecords", `{"Records":[{"Data":"AA==","PartitionKey":"a"}],"Records":[{"PartitionKey":"b"},null]}`},
 	{"PutRecords", `{"Records":[{"Data":"AA==","PartitionKey":"a"},{"Data":"AQ==","PartitionKey":"b"}],"Records":[null]}`},
+	{"PutRecords", `{"Records":[{"Data":"AA==","PartitionKey":"a"},{"Data":"AQ==","PartitionKey":"b"}],"Records":[null],"Records":[{},{"ExplicitHashKey":"1"}]}`},
 	{"PutRecords", `{"Records":[],"StreamName":null,"DryRun":false,"Unknown":{"a":[1,2,{"b":null}],"c":-1.5e10}}`},
 	{"PutRecords", `{"Records":null}`},
 	{"PutRecords", `{"Records":[{"Data":"AA\nAA\r\nAA==","PartitionKey":"\u00e9\ud83d\ude00\ud800x\u0041\ud800\u0041\udc00 \"\\\/\b\f\n\r\t é"}]}`},

@@ -61,9 +61,13 @@ func readPutRecordsEntries(r *jsonReader, dst *[]putRecordsEntry, slab, scratch 
 	}
 	i := 0
 	err := r.array(func() error {
-		if i < len(recs) {
-			// decode into the existing element
-		} else {
+		// Like encoding/json, reuse elements left in the capacity by an
+		// earlier, longer Records member instead of zeroing them.
+		switch {
+		case i < len(recs):
+		case i < cap(recs):
+			recs = recs[:i+1]
+		default:
 			recs = append(recs, putRecordsEntry{})
 		}
 		e := &recs[i]
