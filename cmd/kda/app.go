@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
@@ -29,6 +31,8 @@ const (
 	defaultDataDir  = "./kda-data"
 	// awsEndpoint as --endpoint means "let the SDK resolve AWS's endpoint".
 	awsEndpoint = "aws"
+	// defaultCallTimeout bounds one HTTP call to the endpoint.
+	defaultCallTimeout = time.Minute
 )
 
 // app carries what every command shares: the standard streams, the global
@@ -45,6 +49,7 @@ type app struct {
 	dataDir  string
 	output   string
 	noLimits bool
+	timeout  time.Duration
 
 	be *backend
 }
@@ -60,6 +65,9 @@ func (a *app) validateGlobal() error {
 	case "table", "json":
 	default:
 		return usagef("--output must be table or json, not %q", a.output)
+	}
+	if a.timeout <= 0 {
+		return usagef("--timeout must be positive")
 	}
 	if a.endpoint == "" {
 		a.endpoint = a.getenv("KDA_ENDPOINT")
@@ -165,6 +173,9 @@ func (a *app) openRemote(ctx context.Context) (*backend, error) {
 		if a.endpoint != awsEndpoint {
 			o.BaseEndpoint = aws.String(a.endpoint)
 		}
+		// No Kinesis call this CLI makes takes long; a server that does not
+		// answer must not hang the command.
+		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(a.timeout)
 	})
 	return &backend{
 		client: client,
@@ -172,6 +183,7 @@ func (a *app) openRemote(ctx context.Context) (*backend, error) {
 			endpoint: a.endpoint,
 			region:   a.region,
 			creds:    creds,
+			client:   &http.Client{Timeout: a.timeout},
 			errf:     a.apiErr,
 		},
 	}, nil

@@ -109,7 +109,7 @@ func (c *restCheckpoints) do(ctx context.Context, what, method, stream, consumer
 	}
 	hc := c.client
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = &http.Client{Timeout: defaultCallTimeout}
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -451,5 +453,25 @@ func TestPutRetriesThrottledRecords(t *testing.T) {
 	r = tg.run(t, in.String(), "put", "narrow", "--retries", "0")
 	if r.code != 1 || !strings.Contains(r.stderr, "could not be put after 0 retries") || !strings.Contains(r.stderr, "ProvisionedThroughputExceededException") {
 		t.Errorf("put --retries 0: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestUnresponsiveEndpointTimesOut(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	start := time.Now()
+	r := runCLI(t, nil, "", "--endpoint", srv.URL, "--timeout", "200ms", "stream", "list")
+	if r.code != 1 || !strings.Contains(r.stderr, "did not answer in time") {
+		t.Errorf("exit %d, stderr %q; want a timeout error", r.code, r.stderr)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %s to give up", d)
 	}
 }

@@ -110,6 +110,7 @@ and shared config, else static dummy keys (kda accepts any keys unless
 	pf.StringVar(&a.dataDir, "data", "", "data directory: for serve, where data lives (default ./kda-data); for client commands, run embedded on it instead of calling --endpoint")
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
 	pf.BoolVar(&a.noLimits, "no-limits", false, "disable per-shard throughput limits (serve and embedded mode)")
+	pf.DurationVar(&a.timeout, "timeout", defaultCallTimeout, "give up on one call to the endpoint after this long")
 
 	root.AddCommand(
 		newServeCmd(a),
