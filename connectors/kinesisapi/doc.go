@@ -32,6 +32,10 @@
 // store's complete answers; continuation tokens are opaque, carry their
 // issue time and expire after five minutes as AWS's do.
 //
+// SubscribeToShard (enhanced fan-out) is the one operation that does not
+// answer with a single document: subscribe.go streams AWS event-stream
+// messages for up to five minutes.
+//
 // # Wire formats
 //
 // JSON blobs are base64 strings and timestamps are fractional epoch seconds,

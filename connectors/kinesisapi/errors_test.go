@@ -317,8 +317,10 @@ func TestRawRequestErrors(t *testing.T) {
 			400, "UnknownOperationException", "unknown operation"},
 		{"an unknown content type is refused", "text/plain", "ListStreams", `{}`,
 			404, "UnknownOperationException", "unsupported Content-Type"},
-		{"SubscribeToShard is not pretended", contentTypeJSON11, "SubscribeToShard", `{}`,
-			400, "InvalidArgumentException", "=the SubscribeToShard operation is not supported by kda yet"},
+		{"StartStreamEncryption is not pretended", contentTypeJSON11, "StartStreamEncryption", `{}`,
+			400, "InvalidArgumentException", "=the StartStreamEncryption operation is not supported by kda yet"},
+		{"SubscribeToShard without a consumer is a ValidationException", contentTypeJSON11, "SubscribeToShard", `{}`,
+			400, "ValidationException", "consumerARN"},
 		{"plain application/json is accepted", contentTypePlain, "DescribeStreamSummary", `{"StreamName":"nope"}`,
 			400, "ResourceNotFoundException", "not found"},
 	}

@@ -1,6 +1,8 @@
 package kinesisapi
 
 import (
+	"github.com/kdaproject/kda/engine/store"
+
 	"encoding/base64"
 	"encoding/json"
 	"strconv"
@@ -228,6 +230,13 @@ func (g *getRecordsResult) sizeHint() int {
 }
 
 func (g *getRecordsResult) appendJSON(b []byte) []byte {
+	return appendRecordsJSON(b, (*store.GetRecordsOutput)(g), "NextShardIterator", g.NextShardIterator)
+}
+
+// appendRecordsJSON writes a batch of records with its position token:
+// NextShardIterator for GetRecords, ContinuationSequenceNumber for a
+// SubscribeToShard event. An empty token is left out.
+func appendRecordsJSON(b []byte, g *store.GetRecordsOutput, tokenName, token string) []byte {
 	b = append(b, `{"Records":[`...)
 	for i, r := range g.Records {
 		if i > 0 {
@@ -244,9 +253,11 @@ func (g *getRecordsResult) appendJSON(b []byte) []byte {
 		b = append(b, '}')
 	}
 	b = append(b, ']')
-	if g.NextShardIterator != "" {
-		b = append(b, `,"NextShardIterator":`...)
-		b = appendJSONString(b, g.NextShardIterator)
+	if token != "" {
+		b = append(b, `,"`...)
+		b = append(b, tokenName...)
+		b = append(b, `":`...)
+		b = appendJSONString(b, token)
 	}
 	b = append(b, `,"MillisBehindLatest":`...)
 	b = strconv.AppendInt(b, g.MillisBehindLatest, 10)
@@ -261,8 +272,13 @@ func (g *getRecordsResult) appendJSON(b []byte) []byte {
 }
 
 func (g *getRecordsResult) appendCBOR(b []byte) []byte {
+	return appendRecordsCBOR(b, (*store.GetRecordsOutput)(g), "NextShardIterator", g.NextShardIterator)
+}
+
+// appendRecordsCBOR is appendRecordsJSON in CBOR.
+func appendRecordsCBOR(b []byte, g *store.GetRecordsOutput, tokenName, token string) []byte {
 	fields := uint64(2)
-	if g.NextShardIterator != "" {
+	if token != "" {
 		fields++
 	}
 	cs := childShardsOut(g.ChildShards)
@@ -284,9 +300,9 @@ func (g *getRecordsResult) appendCBOR(b []byte) []byte {
 		b = appendCBORText(b, "PartitionKey")
 		b = appendCBORText(b, r.PartitionKey)
 	}
-	if g.NextShardIterator != "" {
-		b = appendCBORText(b, "NextShardIterator")
-		b = appendCBORText(b, g.NextShardIterator)
+	if token != "" {
+		b = appendCBORText(b, tokenName)
+		b = appendCBORText(b, token)
 	}
 	b = appendCBORText(b, "MillisBehindLatest")
 	if g.MillisBehindLatest >= 0 {

@@ -58,6 +58,8 @@ type handler struct {
 	// notYet lists operations kda knows but does not implement.
 	notYet map[string]bool
 
+	subs subscriptions // live SubscribeToShard streams
+
 	reqIDPrefix string
 	reqCounter  atomic.Uint64
 	bodies      sync.Pool // *[]byte request bodies
@@ -137,7 +139,6 @@ func operations() []operation {
 // unsupportedOperations are Kinesis operations kda does not implement yet;
 // they answer InvalidArgumentException saying so.
 var unsupportedOperations = [...]string{
-	"SubscribeToShard",
 	"StartStreamEncryption",
 	"StopStreamEncryption",
 	"EnableEnhancedMonitoring",
@@ -237,6 +238,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.opName = name
+	if name == "SubscribeToShard" {
+		h.subscribeToShard(x, r, body)
+		return
+	}
 	o, ok := h.ops[name]
 	if !ok {
 		if h.notYet[name] {

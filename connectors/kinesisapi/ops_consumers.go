@@ -7,8 +7,8 @@ import (
 	"github.com/kdaproject/kda/engine/store"
 )
 
-// Enhanced fan-out consumer registry operations. SubscribeToShard itself is
-// not served yet; registering consumers lets tools that manage them work.
+// Enhanced fan-out consumer registry operations. A registered consumer can
+// SubscribeToShard (subscribe.go) and keeps server-side checkpoints.
 
 const defaultListConsumersLimit = 100
 

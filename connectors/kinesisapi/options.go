@@ -30,10 +30,24 @@ type Options struct {
 	// HTTP 413. Default 16 MiB, enough for a full PutRecords of 5 MiB after
 	// base64 expansion.
 	MaxRequestBytes int64
+
+	// SubscriptionDuration is how long a SubscribeToShard stream lasts before
+	// the client must subscribe again. Default 5 minutes, as on AWS.
+	SubscriptionDuration time.Duration
+
+	// SubscriptionHeartbeat is the longest a SubscribeToShard stream stays
+	// silent: an event with no records is sent after it. Default 5 seconds.
+	SubscriptionHeartbeat time.Duration
 }
 
 // EnsureDefaults fills unset fields with their defaults.
 func (o *Options) EnsureDefaults() {
+	if o.SubscriptionDuration <= 0 {
+		o.SubscriptionDuration = 5 * time.Minute
+	}
+	if o.SubscriptionHeartbeat <= 0 {
+		o.SubscriptionHeartbeat = 5 * time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -55,7 +55,7 @@ func (s *Store) ScaleOnDemand(window time.Duration) {
 				break
 			}
 			start, end := u128(sh.meta.StartHash), u128(sh.meta.EndHash)
-			if end.sub(start).cmp(u128{0, 1}) <= 0 {
+			if end.sub(start).cmp(u128{0, 3}) < 0 {
 				continue
 			}
 			mid := start.add(end.sub(start).rsh1()).add64(1)

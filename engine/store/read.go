@@ -349,3 +349,19 @@ func (s *Store) childShards(st *stream, idx uint32) []ChildShard {
 	}
 	return out
 }
+
+// IteratorSequenceNumber returns the sequence number just before an
+// iterator's position: reading AFTER_SEQUENCE_NUMBER it resumes exactly
+// there. Before a shard's first record it is the shard's starting sequence
+// number. Push consumers report it as their continuation point.
+func (s *Store) IteratorSequenceNumber(iterator string) (string, error) {
+	pos, err := s.decodeIterator(iterator)
+	if err != nil {
+		return "", err
+	}
+	c := pos.counter
+	if c > 0 {
+		c--
+	}
+	return seqString(pos.sid, pos.shard, c), nil
+}

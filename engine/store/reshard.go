@@ -70,7 +70,7 @@ func (s *Store) splitLocked(st *stream, shardID, newStartingHashKey string, byUs
 	}
 	key, ok := parseU128(newStartingHashKey)
 	start, end := u128(sh.meta.StartHash), u128(sh.meta.EndHash)
-	if !ok || key.cmp(start) <= 0 || key.cmp(end) > 0 {
+	if !ok || key.cmp(start.add64(1)) <= 0 || key.cmp(end) >= 0 {
 		return errf(CodeInvalidArgument, "NewStartingHashKey %s used in SplitShard() on shard %s in stream %s under account %s is not both greater than one plus the shard's StartingHashKey %s and less than the shard's EndingHashKey %s.",
 			newStartingHashKey, shardID, st.meta.Name, s.opts.AccountID, start, end)
 	}

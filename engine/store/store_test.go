@@ -286,8 +286,12 @@ func TestSplitClosesTheParentAndChildrenContinueIt(t *testing.T) {
 	if err := s.SplitShard("s", parent.ShardID, mid); ErrorCode(err) != CodeResourceInUse {
 		t.Errorf("splitting a closed shard: %v", err)
 	}
-	if err := s.SplitShard("s", d.Shards[1].ShardID, "0"); ErrorCode(err) != CodeInvalidArgument {
-		t.Errorf("splitting at the start: %v", err)
+	child := d.Shards[1]
+	start, _ := parseU128(child.HashKeyRange.StartingHashKey)
+	for _, at := range []string{child.HashKeyRange.StartingHashKey, start.add64(1).String(), child.HashKeyRange.EndingHashKey} {
+		if err := s.SplitShard("s", child.ShardID, at); ErrorCode(err) != CodeInvalidArgument {
+			t.Errorf("splitting %s at %s (outside start+1 < key < end): %v", child.ShardID, at, err)
+		}
 	}
 }
 
@@ -561,7 +565,11 @@ func TestRecordsSignalWakesAWaitingReader(t *testing.T) {
 		t.Fatal("signalled before any put")
 	default:
 	}
-	go putN(t, s, "s", "k", 1, "wake")
+	go func() {
+		if _, err := s.PutRecord("s", PutRecordInput{PartitionKey: "k", Data: []byte("wake-0")}); err != nil {
+			t.Errorf("put: %v", err)
+		}
+	}()
 	select {
 	case <-sig:
 	case <-time.After(5 * time.Second):
@@ -570,5 +578,25 @@ func TestRecordsSignalWakesAWaitingReader(t *testing.T) {
 	out, err := s.GetRecordsDedicated(it, 10)
 	if err != nil || len(out.Records) != 1 || string(out.Records[0].Data) != "wake-0" {
 		t.Fatalf("read after signal: %+v %v", out, err)
+	}
+}
+
+func TestIteratorSequenceNumberResumesAfterWithoutLoss(t *testing.T) {
+	s := openTest(t, t.TempDir(), nil)
+	mustCreate(t, s, "s", 1)
+	sh := "shardId-000000000000"
+	it, _ := s.GetShardIterator(GetShardIteratorInput{StreamName: "s", ShardID: sh, Type: TrimHorizon})
+	start, err := s.IteratorSequenceNumber(it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := s.DescribeStream("s")
+	if start != d.Shards[0].SequenceNumberRange.StartingSequenceNumber {
+		t.Fatalf("position before any record = %s, want the shard's starting number %s", start, d.Shards[0].SequenceNumberRange.StartingSequenceNumber)
+	}
+	putN(t, s, "s", "k", 3, "x")
+	recs, _ := readAll(t, s, "s", sh, AfterSequenceNumber, start)
+	if len(recs) != 3 || string(recs[0].Data) != "x-0" {
+		t.Fatalf("resuming after the starting number read %d records", len(recs))
 	}
 }
