@@ -1,15 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/kdaproject/kda/connectors/kinesisapi"
 	"github.com/kdaproject/kda/engine/store"
 )
 
@@ -84,8 +88,9 @@ func (cfg serverConfig) healthz(w http.ResponseWriter, r *http.Request) {
 
 func (cfg serverConfig) checkpoints(w http.ResponseWriter, r *http.Request) {
 	if cfg.accessKey != "" {
-		if err := verifySigV4(r, cfg.accessKey, cfg.secretKey, cfg.now()); err != nil {
-			writeRESTError(w, http.StatusForbidden, "UnrecognizedClientException", err.Error())
+		if err := verifyRESTSignature(r, cfg.accessKey, cfg.secretKey, cfg.now()); err != nil {
+			code := kinesisapi.ErrorCode(err)
+			writeRESTError(w, http.StatusForbidden, code, strings.TrimPrefix(err.Error(), code+": "))
 			return
 		}
 	}
@@ -149,4 +154,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+// verifyRESTSignature checks a REST request's SigV4 signature with the same
+// verifier as the Kinesis API; the body is read and put back.
+func verifyRESTSignature(r *http.Request, accessKey, secretKey string, now time.Time) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+	if err != nil {
+		return fmt.Errorf("read body: %w", err)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return kinesisapi.VerifySignature(r, body, kinesisapi.Options{
+		AccessKey: accessKey, SecretKey: secretKey, Now: func() time.Time { return now },
+	})
 }

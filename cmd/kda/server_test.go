@@ -136,7 +136,7 @@ func TestServerWithKeys(t *testing.T) {
 	rc.creds = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 		return aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "WRONG"}, nil
 	})
-	if _, err := rc.Get(context.Background(), "s", "c"); err == nil || !strings.Contains(err.Error(), "signature does not match") {
+	if _, err := rc.Get(context.Background(), "s", "c"); err == nil || !strings.Contains(err.Error(), "does not match the signature you provided") {
 		t.Errorf("REST with a wrong secret: %v", err)
 	}
 	code, _, _ := httpGet(t, ts.url+"/v1/streams/s/consumers/c/checkpoints")
@@ -170,12 +170,12 @@ func TestVerifySigV4(t *testing.T) {
 		{"valid", func() *http.Request { return sign("S", now, `{"a":"1"}`) }, ""},
 		{"empty body", func() *http.Request { return sign("S", now, "") }, ""},
 		{"wrong secret", func() *http.Request { return sign("T", now, `{}`) }, "does not match"},
-		{"old request", func() *http.Request { return sign("S", now.Add(-time.Hour), `{}`) }, "away from server time"},
+		{"old request", func() *http.Request { return sign("S", now.Add(-time.Hour), `{}`) }, "Signature expired"},
 		{"tampered body", func() *http.Request {
 			r := sign("S", now, `{"a":"1"}`)
 			r.Body = http.NoBody
 			return r
-		}, "does not match the body"},
+		}, "x-amz-content-sha256"},
 		{"tampered path", func() *http.Request {
 			r := sign("S", now, `{}`)
 			r.URL.Path = "/v1/streams/other/consumers/c/checkpoints"
@@ -185,16 +185,16 @@ func TestVerifySigV4(t *testing.T) {
 			r := sign("S", now, `{}`)
 			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "Credential=AK/", "Credential=XX/", 1))
 			return r
-		}, "unknown access key"},
+		}, "security token included in the request is invalid"},
 		{"no auth", func() *http.Request {
 			r := sign("S", now, `{}`)
 			r.Header.Del("Authorization")
 			return r
-		}, "missing"},
+		}, "Missing Authentication Token"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := verifySigV4(c.req(), "AK", "S", now)
+			err := verifyRESTSignature(c.req(), "AK", "S", now)
 			switch {
 			case c.want == "" && err != nil:
 				t.Errorf("valid request rejected: %v", err)

@@ -178,3 +178,7 @@ func isDecimal(s string, maxDigits int) bool {
 	}
 	return true
 }
+
+// ErrorCode is the AWS error code this package answers err with
+// (InternalFailure for errors it does not know).
+func ErrorCode(err error) string { return toAPIError(err).Code }

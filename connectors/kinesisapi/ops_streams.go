@@ -3,6 +3,7 @@ package kinesisapi
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/kdaproject/kda/engine/store"
 )
@@ -390,25 +391,21 @@ func (h *handler) listShards(in *listShardsInput) (any, error) {
 	return out, nil
 }
 
-// filterShards applies a ShardFilter. The store does not record when a shard
-// opened or closed, so the timestamp filters are answered conservatively: a
-// timestamp in the past returns what the matching trim-horizon filter
-// returns (a superset of the exact answer, which a lineage-following reader
-// such as the KCL handles correctly), a timestamp at or after now returns
-// the open shards.
+// filterShards applies a ShardFilter. AT_TIMESTAMP keeps the shards that
+// were open at the time; FROM_TIMESTAMP also keeps every shard opened since.
 func (h *handler) filterShards(shards []store.Shard, f *tokenFilter) []store.Shard {
 	if f == nil {
 		return shards
 	}
 	typ := f.Type
-	if typ == filterAtTimestamp || typ == filterFromTimestamp {
-		if f.Timestamp >= h.opts.Now().UnixMilli() {
-			typ = filterAtLatest
-		} else if typ == filterAtTimestamp {
-			typ = filterAtTrimHorizon
-		} else {
-			typ = filterFromTrimHorizon
+	switch typ {
+	case filterAtTimestamp, filterFromTimestamp:
+		at := time.UnixMilli(f.Timestamp)
+		closedBy := func(s store.Shard) bool { return !s.Open() && !s.ClosedAt.After(at) }
+		if typ == filterFromTimestamp {
+			return keepShards(shards, func(s store.Shard) bool { return !closedBy(s) })
 		}
+		return keepShards(shards, func(s store.Shard) bool { return !s.CreatedAt.After(at) && !closedBy(s) })
 	}
 	switch typ {
 	case filterAfterShardID:

@@ -531,8 +531,10 @@ func (s *Store) describeShard(st *stream, sm *shardMeta) Shard {
 	if len(sm.Parents) > 1 {
 		out.AdjacentParentShardID = shardIDString(sm.Parents[1])
 	}
+	out.CreatedAt = time.UnixMilli(sm.CreatedMs)
 	if sm.Closed {
 		out.SequenceNumberRange.EndingSequenceNumber = seqString(st.meta.ID, sm.Index, sm.EndCounter)
+		out.ClosedAt = time.UnixMilli(sm.ClosedMs)
 	}
 	return out
 }

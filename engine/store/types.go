@@ -55,6 +55,10 @@ type Shard struct {
 	AdjacentParentShardID string // set on the child of a merge
 	HashKeyRange          HashKeyRange
 	SequenceNumberRange   SequenceNumberRange
+	// CreatedAt is when the shard opened; ClosedAt when a split, merge or
+	// rescale closed it (zero while open). ListShards' timestamp filters use them.
+	CreatedAt time.Time
+	ClosedAt  time.Time
 }
 
 // Open reports whether the shard still accepts records.
