@@ -401,6 +401,9 @@ func (h *handler) filterShards(shards []store.Shard, f *tokenFilter) []store.Sha
 	switch typ {
 	case filterAtTimestamp, filterFromTimestamp:
 		at := time.UnixMilli(f.Timestamp)
+		if len(shards) > 0 && shards[0].CreatedAt.After(at) {
+			at = shards[0].CreatedAt // before the stream existed means at its start
+		}
 		closedBy := func(s store.Shard) bool { return !s.Open() && !s.ClosedAt.After(at) }
 		if typ == filterFromTimestamp {
 			return keepShards(shards, func(s store.Shard) bool { return !closedBy(s) })

@@ -766,3 +766,36 @@ func TestInProcessClientServesTheHandlerDirectly(t *testing.T) {
 		}
 	})
 }
+
+func TestListShardsTimestampFiltersUseShardOpenAndCloseTimes(t *testing.T) {
+	clock := newFakeClock()
+	e := newEnv(t, envConfig{store: store.Options{Now: clock.Now}, api: Options{Now: clock.Now}})
+	t0 := clock.Now()
+	e.createStream(t, "timed", 1)
+	clock.Advance(time.Minute)
+	if _, err := e.client.SplitShard(e.ctx, &kinesis.SplitShardInput{StreamName: aws.String("timed"),
+		ShardToSplit: aws.String("shardId-000000000000"), NewStartingHashKey: aws.String("1000000")}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		typ  types.ShardFilterType
+		at   time.Time
+		want []string
+	}{
+		{"AT_TIMESTAMP before the split lists the parent", types.ShardFilterTypeAtTimestamp, t0.Add(30 * time.Second), []string{"shardId-000000000000"}},
+		{"AT_TIMESTAMP after the split lists the children", types.ShardFilterTypeAtTimestamp, t0.Add(2 * time.Minute), []string{"shardId-000000000001", "shardId-000000000002"}},
+		{"AT_TIMESTAMP before the stream existed lists its first shards", types.ShardFilterTypeAtTimestamp, t0.Add(-time.Hour), []string{"shardId-000000000000"}},
+		{"FROM_TIMESTAMP before the split lists the parent and its children", types.ShardFilterTypeFromTimestamp, t0.Add(30 * time.Second), []string{"shardId-000000000000", "shardId-000000000001", "shardId-000000000002"}},
+		{"FROM_TIMESTAMP after the split leaves the closed parent out", types.ShardFilterTypeFromTimestamp, t0.Add(2 * time.Minute), []string{"shardId-000000000001", "shardId-000000000002"}},
+	}
+	for _, c := range cases {
+		out, err := e.client.ListShards(e.ctx, &kinesis.ListShardsInput{StreamName: aws.String("timed"), ShardFilter: &types.ShardFilter{Type: c.typ, Timestamp: aws.Time(c.at)}})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := shardIDs(out.Shards); !slices.Equal(got, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+	}
+}
