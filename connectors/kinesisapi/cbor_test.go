@@ -2,6 +2,7 @@ package kinesisapi
 
 import (
 	"bytes"
+	"reflect"
 	"testing"
 	"time"
 
@@ -222,4 +223,89 @@ func mustMarshalCBOR(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestCBORCoversEveryOperation runs every supported operation in CBOR, as a
+// Java SDK client would, and checks a field of each answer.
+func TestCBORCoversEveryOperation(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	url := e.srv.URL
+	type m = map[string]any
+	dm, err := cbor.DecOptions{DefaultMapType: reflect.TypeOf(m(nil))}.DecMode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(op string, in m) m {
+		t.Helper()
+		r := cborCall(t, url, op, in)
+		if r.status != 200 || r.header.Get("Content-Type") != contentTypeCBOR {
+			t.Fatalf("%s: status %d, %s: %x", op, r.status, r.header.Get("Content-Type"), r.body)
+		}
+		var out m
+		if err := dm.Unmarshal(r.body, &out); err != nil {
+			t.Fatalf("%s: decode: %v", op, err)
+		}
+		return out
+	}
+	get := func(v any, path ...string) any {
+		for _, p := range path {
+			v = v.(m)[p]
+		}
+		return v
+	}
+	call("CreateStream", m{"StreamName": "j", "ShardCount": 2})
+	sum := call("DescribeStreamSummary", m{"StreamName": "j"})
+	arn := get(sum, "StreamDescriptionSummary", "StreamARN").(string)
+	if n := get(sum, "StreamDescriptionSummary", "OpenShardCount"); n != uint64(2) {
+		t.Errorf("OpenShardCount = %v", n)
+	}
+	if names := get(call("ListStreams", m{}), "StreamNames").([]any); len(names) != 1 || names[0] != "j" {
+		t.Errorf("ListStreams = %v", names)
+	}
+	if shards := get(call("ListShards", m{"StreamName": "j"}), "Shards").([]any); len(shards) != 2 {
+		t.Errorf("ListShards returned %d shards", len(shards))
+	}
+	put := call("PutRecord", m{"StreamARN": arn, "PartitionKey": "k", "Data": []byte{0, 1, 2}})
+	shard := put["ShardId"].(string)
+	batch := call("PutRecords", m{"StreamName": "j", "Records": []m{{"PartitionKey": "k", "Data": []byte("x")}, {"PartitionKey": "k", "Data": []byte("y")}}})
+	if batch["FailedRecordCount"] != uint64(0) {
+		t.Errorf("PutRecords = %v", batch)
+	}
+	it := call("GetShardIterator", m{"StreamName": "j", "ShardId": shard, "ShardIteratorType": "AT_SEQUENCE_NUMBER", "StartingSequenceNumber": put["SequenceNumber"]})
+	recs := get(call("GetRecords", m{"ShardIterator": it["ShardIterator"]}), "Records").([]any)
+	if len(recs) != 3 || string(get(recs[0], "Data").([]byte)) != "\x00\x01\x02" || string(get(recs[2], "Data").([]byte)) != "y" {
+		t.Errorf("GetRecords = %v", recs)
+	}
+	call("AddTagsToStream", m{"StreamName": "j", "Tags": m{"team": "data"}})
+	if tags := get(call("ListTagsForStream", m{"StreamName": "j"}), "Tags").([]any); len(tags) != 1 || get(tags[0], "Value") != "data" {
+		t.Errorf("ListTagsForStream = %v", tags)
+	}
+	call("RemoveTagsFromStream", m{"StreamName": "j", "TagKeys": []string{"team"}})
+	call("IncreaseStreamRetentionPeriod", m{"StreamName": "j", "RetentionPeriodHours": 48})
+	call("DecreaseStreamRetentionPeriod", m{"StreamName": "j", "RetentionPeriodHours": 36})
+	if h := get(call("DescribeStream", m{"StreamName": "j"}), "StreamDescription", "RetentionPeriodHours"); h != uint64(36) {
+		t.Errorf("retention = %v", h)
+	}
+	call("SplitShard", m{"StreamName": "j", "ShardToSplit": "shardId-000000000000", "NewStartingHashKey": "1000"})
+	call("MergeShards", m{"StreamName": "j", "ShardToMerge": "shardId-000000000002", "AdjacentShardToMerge": "shardId-000000000003"})
+	if n := call("UpdateShardCount", m{"StreamName": "j", "TargetShardCount": 4, "ScalingType": "UNIFORM_SCALING"})["TargetShardCount"]; n != uint64(4) {
+		t.Errorf("UpdateShardCount = %v", n)
+	}
+	call("UpdateStreamMode", m{"StreamARN": arn, "StreamModeDetails": m{"StreamMode": "ON_DEMAND"}})
+	cons := call("RegisterStreamConsumer", m{"StreamARN": arn, "ConsumerName": "c"})
+	carn := get(cons, "Consumer", "ConsumerARN")
+	if s := get(call("DescribeStreamConsumer", m{"ConsumerARN": carn}), "ConsumerDescription", "ConsumerStatus"); s != "ACTIVE" {
+		t.Errorf("consumer status %v", s)
+	}
+	if cs := get(call("ListStreamConsumers", m{"StreamARN": arn}), "Consumers").([]any); len(cs) != 1 {
+		t.Errorf("ListStreamConsumers = %v", cs)
+	}
+	call("DeregisterStreamConsumer", m{"ConsumerARN": carn})
+	if n := call("DescribeLimits", m{})["OnDemandStreamCount"]; n != uint64(1) {
+		t.Errorf("DescribeLimits OnDemandStreamCount = %v", n)
+	}
+	call("DeleteStream", m{"StreamName": "j"})
+	if r := cborCall(t, url, "DescribeStream", m{"StreamName": "j"}); r.errorOf(t).Type != "ResourceNotFoundException" {
+		t.Errorf("after delete: %s", r.body)
+	}
 }
