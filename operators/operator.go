@@ -1,0 +1,62 @@
+package operators
+
+import (
+	"io"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/kdaproject/kda/sql/types"
+)
+
+// Emit receives an operator's output batch. The callee must Retain the
+// record if it keeps it after returning; the caller releases it.
+type Emit func(rec arrow.Record) error
+
+// Operator is one node of an application's DAG.
+type Operator interface {
+	// Schema is the operator's output schema (column 0 is ROWTIME).
+	Schema() types.Schema
+	// Process consumes one input batch and emits zero or more batches. The
+	// caller keeps ownership of rec.
+	Process(ctx *Context, rec arrow.Record) error
+	// Advance tells the operator that stream time has reached now: no row
+	// with an earlier ROWTIME will arrive. Windows that end at or before now
+	// close and emit.
+	Advance(ctx *Context, now time.Time) error
+}
+
+// Stateful is an operator whose state survives restarts through the
+// application's checkpoints. Snapshot is called between batches, never
+// concurrently with Process or Advance.
+type Stateful interface {
+	Operator
+	Snapshot(w io.Writer) error
+	Restore(r io.Reader) error
+}
+
+// Context carries what operators share while running.
+type Context struct {
+	Mem    memory.Allocator
+	Errors ErrorSink
+	// Pump names the pump being executed, for error_stream's PUMP_NAME.
+	Pump string
+}
+
+// ErrorSink receives rows that could not be processed.
+type ErrorSink interface {
+	RowError(e RowError)
+}
+
+// RowError is one row of error_stream (KDA-SQL.md §6):
+// ERROR_TIME, ERROR_LEVEL, ERROR_NAME, MESSAGE, DATA_ROWTIME, DATA_ROW, PUMP_NAME.
+type RowError struct {
+	Time        time.Time // stream time at which the error happened
+	Level       string    // "ERROR" or "WARNING"
+	Name        string    // e.g. "DIVISION_BY_ZERO", "COERCION", "OUT_OF_ORDER"
+	Message     string
+	DataRowtime time.Time
+	DataRow     string // the offending row (JSON of its columns, or the raw record)
+	Pump        string
+}
