@@ -430,8 +430,12 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
+// errNotDatetime is returned by parseTimestamp; it is a constant sentinel so
+// that the hot path does not allocate one per value.
+var errNotDatetime = errors.New("not a datetime (e.g. 1992-02-14, 1992-02-14 18:35:44.0, 2018-08-01T20:17:20.797Z)")
+
 func parseTimestamp(b []byte) (int64, error) {
-	bad := errors.New("not a datetime (e.g. 1992-02-14, 1992-02-14 18:35:44.0, 2018-08-01T20:17:20.797Z)")
+	bad := errNotDatetime
 	if len(b) < 10 || b[4] != '-' || b[7] != '-' {
 		return 0, bad
 	}
