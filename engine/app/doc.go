@@ -1,0 +1,9 @@
+// Package app runs SQL applications: it reads an application Definition
+// (SQL plus a small configuration, as Kinesis Data Analytics' CreateApplication
+// had), compiles its SQL into an operator DAG, feeds it records — replayed
+// from a file by `kda run` and the golden tests, or read from kda streams by
+// `kda serve` — and delivers the in-application streams to their outputs.
+//
+//	records ─► input.Decoder ─► SOURCE_SQL_STREAM_001 ─► pumps (operator chains) ─► streams ─► outputs
+//	                 └──────────── failed rows ─────────────────────────────► error_stream
+package app
