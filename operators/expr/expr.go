@@ -39,6 +39,10 @@ type EvalContext struct {
 	QueryStart time.Time
 	// Errors collects the rows whose evaluation failed. Never nil during Eval.
 	Errors *RowErrors
+	// Now is the engine clock, read by CURRENT_ROW_TIMESTAMP once per
+	// batch. Expressions that need it fail to evaluate when it is nil: the
+	// wall clock is never read behind the engine's back.
+	Now func() time.Time
 }
 
 // RowErrors records failed rows of the batch being evaluated, by row index.
