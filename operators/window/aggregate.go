@@ -1,0 +1,231 @@
+package window
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/kdaproject/kda/operators/expr"
+	"github.com/kdaproject/kda/sql/types"
+)
+
+// Aggregate is one aggregate call of a query: COUNT(*), SUM(DISTINCT x),
+// EXP_AVG(x, INTERVAL '10' SECOND)...
+type Aggregate struct {
+	// Func is the function name in upper case: COUNT, SUM, AVG, MIN, MAX,
+	// FIRST_VALUE, LAST_VALUE, STDDEV_POP, STDDEV_SAMP, VAR_POP, VAR_SAMP,
+	// EXP_AVG, ANY, EVERY (STDDEV and VARIANCE are accepted as the SAMP forms).
+	Func string
+	// Arg is the argument; nil only for COUNT(*).
+	Arg expr.Expr
+	// Distinct is the DISTINCT set quantifier.
+	Distinct bool
+	// HalfLife is EXP_AVG's interval argument.
+	HalfLife time.Duration
+}
+
+// aggKind is a validated aggregate function.
+type aggKind uint8
+
+const (
+	kCountStar aggKind = iota
+	kCount
+	kSum
+	kAvg
+	kMin
+	kMax
+	kFirst
+	kLast
+	kVarPop
+	kVarSamp
+	kStddevPop
+	kStddevSamp
+	kExpAvg
+	kAny
+	kEvery
+)
+
+var kindByName = map[string]aggKind{
+	"COUNT": kCount, "SUM": kSum, "AVG": kAvg, "MIN": kMin, "MAX": kMax,
+	"FIRST_VALUE": kFirst, "LAST_VALUE": kLast,
+	"VAR_POP": kVarPop, "VAR_SAMP": kVarSamp, "VARIANCE": kVarSamp,
+	"STDDEV_POP": kStddevPop, "STDDEV_SAMP": kStddevSamp, "STDDEV": kStddevSamp,
+	"EXP_AVG": kExpAvg, "ANY": kAny, "EVERY": kEvery,
+}
+
+// ResultType is the SQL type of fn applied to an argument of type arg (arg
+// is ignored for COUNT(*); pass types.TNull). The rules:
+//
+//	COUNT(*), COUNT(x)                       BIGINT NOT NULL (0 on no rows)
+//	SUM of TINYINT..BIGINT                   BIGINT (wraps on overflow)
+//	SUM of REAL, DOUBLE                      DOUBLE
+//	SUM of INTERVAL                          INTERVAL
+//	AVG, VAR_*, STDDEV_*, EXP_AVG (numeric)  DOUBLE (AVG of integers is not truncated)
+//	MIN, MAX (numeric, string, datetime, boolean), FIRST_VALUE, LAST_VALUE
+//	                                         the argument's type, nullable
+//	ANY, EVERY (BOOLEAN)                     BOOLEAN
+//
+// Every result but COUNT is NULL when no non-NULL value was aggregated;
+// VAR_SAMP and STDDEV_SAMP are also NULL over a single value.
+func ResultType(fn string, arg types.Type) (types.Type, error) {
+	k, ok := kindByName[strings.ToUpper(fn)]
+	if !ok {
+		return types.Type{}, fmt.Errorf("unknown aggregate function %s", fn)
+	}
+	return resultType(k, arg)
+}
+
+func resultType(k aggKind, arg types.Type) (types.Type, error) {
+	bad := func(what string) (types.Type, error) {
+		return types.Type{}, fmt.Errorf("aggregate %s needs %s, got %s", kindName(k), what, arg)
+	}
+	if arg.Kind == types.Decimal && k != kCount && k != kCountStar {
+		return types.Type{}, fmt.Errorf("aggregate %s over DECIMAL is not supported yet: CAST the argument to DOUBLE", kindName(k))
+	}
+	switch k {
+	case kCountStar, kCount:
+		return types.Type{Kind: types.BigInt, NotNull: true}, nil
+	case kSum:
+		switch {
+		case arg.IsInteger():
+			return types.TBigInt, nil
+		case arg.Kind == types.Real || arg.Kind == types.Double:
+			return types.TDouble, nil
+		case arg.Kind == types.Interval:
+			return types.TInterval, nil
+		}
+		return bad("a numeric argument")
+	case kAvg, kVarPop, kVarSamp, kStddevPop, kStddevSamp, kExpAvg:
+		if !arg.IsNumeric() {
+			return bad("a numeric argument")
+		}
+		return types.TDouble, nil
+	case kMin, kMax, kFirst, kLast:
+		if _, err := physOf(arg); err != nil {
+			return types.Type{}, fmt.Errorf("aggregate %s: %w", kindName(k), err)
+		}
+		return arg.Nullable(), nil
+	case kAny, kEvery:
+		if arg.Kind != types.Boolean {
+			return bad("a BOOLEAN argument")
+		}
+		return types.TBoolean, nil
+	}
+	return types.Type{}, fmt.Errorf("unknown aggregate kind %d", k)
+}
+
+func kindName(k aggKind) string {
+	if k == kCountStar {
+		return "COUNT(*)"
+	}
+	for n, kk := range kindByName {
+		if kk == k && n != "VARIANCE" && n != "STDDEV" {
+			return n
+		}
+	}
+	return "?"
+}
+
+// aggPlan is a validated Aggregate.
+type aggPlan struct {
+	kind     aggKind
+	arg      expr.Expr
+	argType  types.Type
+	out      types.Type
+	distinct bool // only set where DISTINCT changes the result
+	halfLife float64
+	outPhys  phys
+	argPhys  phys
+}
+
+func planAggs(aggs []Aggregate) ([]aggPlan, error) {
+	ps := make([]aggPlan, len(aggs))
+	for i, a := range aggs {
+		p, err := planAgg(a)
+		if err != nil {
+			return nil, fmt.Errorf("aggregate %d (%s): %w", i+1, a.Func, err)
+		}
+		ps[i] = p
+	}
+	return ps, nil
+}
+
+func planAgg(a Aggregate) (aggPlan, error) {
+	k, ok := kindByName[strings.ToUpper(a.Func)]
+	if !ok {
+		return aggPlan{}, fmt.Errorf("unknown aggregate function %q", a.Func)
+	}
+	p := aggPlan{kind: k, arg: a.Arg}
+	if a.Arg == nil {
+		if k != kCount {
+			return aggPlan{}, fmt.Errorf("%s needs an argument", kindName(k))
+		}
+		if a.Distinct {
+			return aggPlan{}, fmt.Errorf("COUNT(DISTINCT *) is not valid SQL")
+		}
+		p.kind = kCountStar
+		p.argType = types.TNull
+	} else {
+		p.argType = a.Arg.Type()
+	}
+	out, err := resultType(p.kind, p.argType)
+	if err != nil {
+		return aggPlan{}, err
+	}
+	p.out = out
+	if p.outPhys, err = physOf(out); err != nil {
+		return aggPlan{}, err
+	}
+	if p.argPhys, err = physOf(p.argType); err != nil {
+		return aggPlan{}, err
+	}
+	switch p.kind {
+	case kCount, kSum, kAvg, kVarPop, kVarSamp, kStddevPop, kStddevSamp:
+		p.distinct = a.Distinct
+	case kExpAvg:
+		if a.Distinct {
+			return aggPlan{}, fmt.Errorf("EXP_AVG(DISTINCT ...) is not supported")
+		}
+		if a.HalfLife <= 0 {
+			return aggPlan{}, fmt.Errorf("EXP_AVG needs a positive half-life interval, got %s", a.HalfLife)
+		}
+		p.halfLife = float64(a.HalfLife.Milliseconds())
+		if p.halfLife <= 0 {
+			return aggPlan{}, fmt.Errorf("EXP_AVG half-life %s is below the millisecond precision of ROWTIME", a.HalfLife)
+		}
+	}
+	// MIN, MAX, FIRST_VALUE, LAST_VALUE, ANY and EVERY give the same result
+	// with or without DISTINCT, so DISTINCT is dropped for them.
+	return p, nil
+}
+
+// finishVar turns shifted sums into the variance family's result.
+func finishVar(k aggKind, n int64, s1, s2 float64) (float64, bool) {
+	if n == 0 || (n == 1 && (k == kVarSamp || k == kStddevSamp)) {
+		return 0, false
+	}
+	fn := float64(n)
+	m2 := s2 - s1*s1/fn
+	if m2 < 0 {
+		m2 = 0
+	}
+	var v float64
+	if k == kVarPop || k == kStddevPop {
+		v = m2 / fn
+	} else {
+		v = m2 / (fn - 1)
+	}
+	if k == kStddevPop || k == kStddevSamp {
+		v = math.Sqrt(v)
+	}
+	return v, true
+}
+
+// asFloat reads row j of an int or float vec as a float64.
+func asFloat(v *vec, j int) float64 {
+	if v.p == pFloat {
+		return v.f[j]
+	}
+	return float64(v.i[j])
+}
