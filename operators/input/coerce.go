@@ -306,8 +306,8 @@ func parseDecimal(b []byte, prec, scale int) (decimal128.Num, error) {
 		i++
 	}
 	var digits [96]byte
-	nd := 0      // significant digits kept in digits
-	exp := 0     // value = digits × 10^exp
+	nd := 0       // significant digits kept in digits
+	exp := 0      // value = digits × 10^exp
 	seen := false // any digit at all
 	dot := false
 	for ; i < len(b); i++ {
