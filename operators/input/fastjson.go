@@ -25,9 +25,9 @@ type jsonSource interface {
 // copies the payload once, so strings unescaped in place never touch the
 // caller's record, and they stay valid until the next payload.
 //
-// Measured by BenchmarkDecodeJSON (go test -run '^$' -bench DecodeJSON
-// -cpu 1 -count 5 ./operators/input/, 2-core shared machine, median):
-// see the comment on BenchmarkDecodeJSON for the figures of each library.
+// BenchmarkDecodeJSON measured it at about 1.46 M records/s on one core,
+// 2.9× goccy/go-json and 3.6× encoding/json decoding into any (figures on
+// the benchmark).
 type fastSource struct {
 	sc fastjson.Scanner
 }
