@@ -793,7 +793,7 @@ func parseTime(s string) (int64, error) {
 	return int64(((h*60+m)*60+sec)*1000 + ms), nil
 }
 
-// fraction reads '' or '.S', '.SS', '.SSS…' (beyond milliseconds is dropped).
+// fraction reads ” or '.S', '.SS', '.SSS…' (beyond milliseconds is dropped).
 func fraction(s string) (int, error) {
 	if s == "" {
 		return 0, nil

@@ -1,5 +1,0 @@
-package expr
-
-func registerNumeric(r *Registry)  {}
-func registerStrings(r *Registry)  {}
-func registerDatetime(r *Registry) {}
