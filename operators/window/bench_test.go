@@ -32,11 +32,12 @@ type benchInput struct {
 	floats  []arrow.Array
 	row     int64
 	tsBuild *array.TimestampBuilder
+	ts      []arrow.Timestamp
 }
 
 func newBenchInput() *benchInput {
 	rnd := rand.New(rand.NewSource(1))
-	in := &benchInput{mem: memory.DefaultAllocator}
+	in := &benchInput{mem: memory.DefaultAllocator, ts: make([]arrow.Timestamp, benchBatch)}
 	for b := 0; b < 16; b++ {
 		kb := array.NewInt64Builder(in.mem)
 		vb := array.NewInt64Builder(in.mem)
@@ -56,9 +57,10 @@ func newBenchInput() *benchInput {
 
 func (in *benchInput) next() arrow.Record {
 	k := int(in.row/benchBatch) % len(in.keys)
-	for i := 0; i < benchBatch; i++ {
-		in.tsBuild.Append(arrow.Timestamp(1_700_000_000_000 + (in.row+int64(i))/4))
+	for i := range in.ts {
+		in.ts[i] = arrow.Timestamp(1_700_000_000_000 + (in.row+int64(i))/4)
 	}
+	in.tsBuild.AppendValues(in.ts, nil)
 	in.row += benchBatch
 	ts := in.tsBuild.NewArray()
 	defer ts.Release()

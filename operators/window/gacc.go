@@ -35,16 +35,26 @@ func (a *groupAcc) grow(n int) {
 		a.s2 = append(a.s2, 0)
 		a.k = append(a.k, 0)
 		a.v.appendNull()
+		if a.intMinMax() {
+			a.v.i[len(a.v.i)-1] = a.sentinel()
+		}
 		if a.p.distinct {
 			a.seen = append(a.seen, nil)
 		}
 	}
 }
 
+func (a *groupAcc) intMinMax() bool {
+	return (a.p.kind == kMin || a.p.kind == kMax) && a.v.p == pInt && !a.p.distinct
+}
+
 // clear empties slot g.
 func (a *groupAcc) clear(g int32) {
 	a.n[g], a.si[g], a.s1[g], a.s2[g], a.k[g] = 0, 0, 0, 0, 0
 	a.v.ok[g] = false
+	if a.intMinMax() {
+		a.v.i[g] = a.sentinel()
+	}
 	if a.v.p == pStr {
 		a.v.s[g] = ""
 	}
@@ -112,19 +122,34 @@ func (a *groupAcc) update(x *vec, rt []int64, gids []int32, lo, hi int) {
 	}
 }
 
+// minMaxInt relies on empty slots holding the identity (math.MaxInt64 for
+// MIN, math.MinInt64 for MAX; see sentinel), so no branch per row.
 func (a *groupAcc) minMaxInt(x *vec, gids []int32, lo, hi int) {
 	ok, vs, cur, has := x.ok[:hi], x.i[:hi], a.v.i, a.v.ok
-	isMin := a.p.kind == kMin
-	for i := lo; i < hi; i++ {
-		g := gids[i]
-		if g < 0 || !ok[i] {
-			continue
+	if a.p.kind == kMin {
+		for i := lo; i < hi; i++ {
+			if g := gids[i]; g >= 0 && ok[i] {
+				cur[g] = min(cur[g], vs[i])
+				has[g] = true
+			}
 		}
-		v := vs[i]
-		if !has[g] || (isMin && v < cur[g]) || (!isMin && v > cur[g]) {
-			cur[g], has[g] = v, true
+		return
+	}
+	for i := lo; i < hi; i++ {
+		if g := gids[i]; g >= 0 && ok[i] {
+			cur[g] = max(cur[g], vs[i])
+			has[g] = true
 		}
 	}
+}
+
+// sentinel is the value an empty MIN/MAX slot holds for the branch-free
+// integer loop.
+func (a *groupAcc) sentinel() int64 {
+	if a.p.kind == kMin {
+		return math.MaxInt64
+	}
+	return math.MinInt64
 }
 
 func (a *groupAcc) minMaxFloat(x *vec, gids []int32, lo, hi int) {

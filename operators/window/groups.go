@@ -103,7 +103,7 @@ func newGroupTable(kc *keyCols) groupTable {
 	case len(kc.cur) == 0:
 		return &noKeyTable{g: -1}
 	case len(kc.cur) == 1 && kc.cur[0].p == pInt:
-		return &intTable{m: map[int64]int32{}, nullG: -1, lastG: -1}
+		return &intTable{m: newIntMap(), nullG: -1, lastG: -1}
 	case len(kc.cur) == 1 && kc.cur[0].p == pStr:
 		return &strTable{m: map[string]int32{}, nullG: -1}
 	}
@@ -130,7 +130,7 @@ func (t *noKeyTable) clear()                     { t.g = -1 }
 
 // intTable: one key held as an int64 (integers, datetimes, booleans).
 type intTable struct {
-	m     map[int64]int32
+	m     *intMap
 	nullG int32
 	lastK int64
 	lastG int32
@@ -156,10 +156,10 @@ func (t *intTable) assign(kc *keyCols, lo, hi int, gids []int32, alloc func(int)
 			gids[i] = lastG
 			continue
 		}
-		g, found := t.m[k]
+		g, found := t.m.get(k)
 		if !found {
 			g = alloc(i)
-			t.m[k] = g
+			t.m.put(k, g)
 		}
 		gids[i], lastK, lastG = g, k, g
 	}
@@ -173,7 +173,7 @@ func (t *intTable) remove(kc *keyCols, g int32) {
 		t.nullG = -1
 		return
 	}
-	delete(t.m, s.i[g])
+	t.m.del(s.i[g])
 }
 
 func (t *intTable) add(kc *keyCols, g int32) {
@@ -182,10 +182,10 @@ func (t *intTable) add(kc *keyCols, g int32) {
 		t.nullG = g
 		return
 	}
-	t.m[s.i[g]] = g
+	t.m.put(s.i[g], g)
 }
 
-func (t *intTable) clear() { clear(t.m); t.nullG, t.lastG = -1, -1 }
+func (t *intTable) clear() { t.m.clear(); t.nullG, t.lastG = -1, -1 }
 
 // strTable: one character or binary key.
 type strTable struct {

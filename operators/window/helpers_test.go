@@ -42,14 +42,13 @@ func (f floorTo) Eval(ec *expr.EvalContext, rec arrow.Record) (arrow.Array, erro
 	b := array.NewTimestampBuilder(ec.Mem, &arrow.TimestampType{Unit: arrow.Millisecond})
 	defer b.Release()
 	w := f.width.Milliseconds()
-	for i := 0; i < in.Len(); i++ {
-		if in.IsNull(i) {
-			b.AppendNull()
-			continue
-		}
-		v := int64(in.Value(i))
-		b.Append(arrow.Timestamp(floorDiv(v, w) * w))
+	out := make([]arrow.Timestamp, in.Len())
+	valid := make([]bool, in.Len())
+	for i, v := range in.TimestampValues() {
+		out[i] = arrow.Timestamp(floorDiv(int64(v), w) * w)
+		valid[i] = in.IsValid(i)
 	}
+	b.AppendValues(out, valid)
 	return b.NewArray(), nil
 }
 

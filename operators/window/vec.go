@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unsafe"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -44,6 +45,16 @@ type vec struct {
 	f  []float64
 	s  []string
 	ok []bool
+
+	// For batch columns filled by load: i, f and ok may alias an Arrow
+	// buffer or the all-true trues, so load switches to the owned buffers
+	// below before converting into them. State vectors never use these.
+	ownI  []int64
+	ownF  []float64
+	ownOK []bool
+	trues []bool
+	nulls bool        // some value is NULL
+	src   arrow.Array // the loaded array, retained while values alias it
 }
 
 func (v *vec) len() int { return len(v.ok) }
@@ -174,55 +185,70 @@ func putU64(b []byte, u uint64) {
 	}
 }
 
-// load replaces the contents of v with the values of arr. Strings alias
-// the array's buffers: valid only while arr is.
+// load replaces the contents of v with the values of arr. Values may alias
+// the array's buffers, so v keeps arr retained until the next load.
 func (v *vec) load(arr arrow.Array) error {
+	arr.Retain()
+	if v.src != nil {
+		v.src.Release()
+	}
+	v.src = arr
 	n := arr.Len()
-	v.ok = grow(v.ok, n)
-	if arr.NullN() == 0 {
-		for k := range v.ok {
-			v.ok[k] = true
+	v.nulls = arr.NullN() > 0
+	if !v.nulls {
+		if len(v.trues) < n {
+			v.trues = make([]bool, n)
+			for k := range v.trues {
+				v.trues[k] = true
+			}
 		}
+		v.ok = v.trues[:n]
 	} else {
-		for k := range v.ok {
-			v.ok[k] = arr.IsValid(k)
+		v.ownOK = grow(v.ownOK, n)
+		for k := range v.ownOK {
+			v.ownOK[k] = arr.IsValid(k)
 		}
+		v.ok = v.ownOK
 	}
 	switch a := arr.(type) {
 	case *array.Int64:
-		v.p, v.i = pInt, append(v.i[:0], a.Int64Values()...)
-	case *array.Int32:
-		v.p, v.i = pInt, widen(v.i, a.Int32Values())
-	case *array.Int16:
-		v.p, v.i = pInt, widen(v.i, a.Int16Values())
-	case *array.Int8:
-		v.p, v.i = pInt, widen(v.i, a.Int8Values())
+		v.p, v.i = pInt, a.Int64Values() // read only: aliasing is safe
 	case *array.Timestamp:
-		v.p, v.i = pInt, widen(v.i, a.TimestampValues())
-	case *array.Date32:
-		v.p, v.i = pInt, widen(v.i, a.Date32Values())
-	case *array.Time32:
-		v.p, v.i = pInt, widen(v.i, a.Time32Values())
+		v.p, v.i = pInt, asInt64s(a.TimestampValues())
 	case *array.Duration:
-		v.p, v.i = pInt, widen(v.i, a.DurationValues())
+		v.p, v.i = pInt, asInt64s(a.DurationValues())
+	case *array.Int32:
+		v.p, v.ownI = pInt, widen(v.ownI, a.Int32Values())
+		v.i = v.ownI
+	case *array.Int16:
+		v.p, v.ownI = pInt, widen(v.ownI, a.Int16Values())
+		v.i = v.ownI
+	case *array.Int8:
+		v.p, v.ownI = pInt, widen(v.ownI, a.Int8Values())
+		v.i = v.ownI
+	case *array.Date32:
+		v.p, v.ownI = pInt, widen(v.ownI, a.Date32Values())
+		v.i = v.ownI
+	case *array.Time32:
+		v.p, v.ownI = pInt, widen(v.ownI, a.Time32Values())
+		v.i = v.ownI
 	case *array.Boolean:
-		v.p, v.i = pInt, grow(v.i, n)
-		for k := range v.i {
-			if a.Value(k) {
-				v.i[k] = 1
-			} else {
-				v.i[k] = 0
-			}
+		v.p, v.ownI = pInt, grow(v.ownI, n)
+		for k := range v.ownI {
+			v.ownI[k] = b2i(a.Value(k))
 		}
+		v.i = v.ownI
 	case *array.Null:
-		v.p, v.i = pInt, grow(v.i, n)
+		v.p, v.ownI = pInt, grow(v.ownI, n)
+		v.i = v.ownI
 	case *array.Float64:
-		v.p, v.f = pFloat, append(v.f[:0], a.Float64Values()...)
+		v.p, v.f = pFloat, a.Float64Values()
 	case *array.Float32:
-		v.p, v.f = pFloat, grow(v.f, n)
+		v.p, v.ownF = pFloat, grow(v.ownF, n)
 		for k, x := range a.Float32Values() {
-			v.f[k] = float64(x)
+			v.ownF[k] = float64(x)
 		}
+		v.f = v.ownF
 	case *array.String:
 		v.p, v.s = pStr, grow(v.s, n)
 		for k := range v.s {
@@ -237,6 +263,14 @@ func (v *vec) load(arr arrow.Array) error {
 		return fmt.Errorf("arrow type %s is not supported by window operators", arr.DataType())
 	}
 	return nil
+}
+
+// asInt64s views a slice of an int64-based Arrow type as []int64.
+func asInt64s[T ~int64](s []T) []int64 {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*int64)(unsafe.Pointer(&s[0])), len(s))
 }
 
 func grow[T any](s []T, n int) []T {
