@@ -220,8 +220,6 @@ func castArray(ec *EvalContext, a arrow.Array, from, to types.Type) arrow.Array 
 func castNumeric(ec *EvalContext, a arrow.Array, from, to types.Type) arrow.Array {
 	n := a.Len()
 	mem := ec.Mem
-	valid := andValidity(mem, n, validity(a))
-	errs := rowErrs{name: "CAST", msg: fmt.Sprintf("value out of range of %s", to)}
 	if from.Kind == types.Decimal || to.Kind == types.Decimal {
 		return castDecimal(ec, a, from, to)
 	}
@@ -229,6 +227,8 @@ func castNumeric(ec *EvalContext, a arrow.Array, from, to types.Type) arrow.Arra
 		a.Retain()
 		return a
 	}
+	valid := andValidity(mem, n, validity(a))
+	errs := rowErrs{name: "CAST", msg: fmt.Sprintf("value out of range of %s", to)}
 	var iv []int64
 	var fv []float64
 	switch from.Kind {
@@ -592,6 +592,10 @@ func castFromString(ec *EvalContext, a *array.String, to types.Type) arrow.Array
 			}
 			put(i, v)
 		}
+	}
+	switch to.Kind {
+	case types.Char, types.Varchar, types.Binary, types.Varbinary:
+		valid.release()
 	}
 	switch to.Kind {
 	case types.Char, types.Varchar:

@@ -213,3 +213,10 @@ func (r *rowErrs) flush(ec *EvalContext, valid *bitmap, n int) {
 	}
 	r.rows = r.rows[:0]
 }
+
+// release frees a bitmap that will not be used in an output array.
+func (b bitmap) release() {
+	if b.buf != nil {
+		b.buf.Release()
+	}
+}
