@@ -3,6 +3,7 @@ package window
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,7 +16,8 @@ import (
 type Aggregate struct {
 	// Func is the function name in upper case: COUNT, SUM, AVG, MIN, MAX,
 	// FIRST_VALUE, LAST_VALUE, STDDEV_POP, STDDEV_SAMP, VAR_POP, VAR_SAMP,
-	// EXP_AVG, ANY, EVERY (STDDEV and VARIANCE are accepted as the SAMP forms).
+	// EXP_AVG, ANY, EVERY (STDDEV and VARIANCE are accepted as the SAMP
+	// forms, SOME as ANY).
 	Func string
 	// Arg is the argument; nil only for COUNT(*).
 	Arg expr.Expr
@@ -46,12 +48,52 @@ const (
 	kEvery
 )
 
-var kindByName = map[string]aggKind{
-	"COUNT": kCount, "SUM": kSum, "AVG": kAvg, "MIN": kMin, "MAX": kMax,
-	"FIRST_VALUE": kFirst, "LAST_VALUE": kLast,
-	"VAR_POP": kVarPop, "VAR_SAMP": kVarSamp, "VARIANCE": kVarSamp,
-	"STDDEV_POP": kStddevPop, "STDDEV_SAMP": kStddevSamp, "STDDEV": kStddevSamp,
-	"EXP_AVG": kExpAvg, "ANY": kAny, "EVERY": kEvery,
+// aggNames lists the accepted names of each kind (the first is canonical).
+func aggNames(k aggKind) []string {
+	switch k {
+	case kCountStar:
+		return []string{"COUNT(*)"}
+	case kCount:
+		return []string{"COUNT"}
+	case kSum:
+		return []string{"SUM"}
+	case kAvg:
+		return []string{"AVG"}
+	case kMin:
+		return []string{"MIN"}
+	case kMax:
+		return []string{"MAX"}
+	case kFirst:
+		return []string{"FIRST_VALUE"}
+	case kLast:
+		return []string{"LAST_VALUE"}
+	case kVarPop:
+		return []string{"VAR_POP"}
+	case kVarSamp:
+		return []string{"VAR_SAMP", "VARIANCE"}
+	case kStddevPop:
+		return []string{"STDDEV_POP"}
+	case kStddevSamp:
+		return []string{"STDDEV_SAMP", "STDDEV"}
+	case kExpAvg:
+		return []string{"EXP_AVG"}
+	case kAny:
+		return []string{"ANY", "SOME"}
+	case kEvery:
+		return []string{"EVERY"}
+	}
+	return nil
+}
+
+// lookupKind resolves a function name (any case); COUNT(*) is not a name.
+func lookupKind(name string) (aggKind, bool) {
+	name = strings.ToUpper(name)
+	for k := kCount; k <= kEvery; k++ {
+		if slices.Contains(aggNames(k), name) {
+			return k, true
+		}
+	}
+	return 0, false
 }
 
 // ResultType is the SQL type of fn applied to an argument of type arg (arg
@@ -69,7 +111,7 @@ var kindByName = map[string]aggKind{
 // Every result but COUNT is NULL when no non-NULL value was aggregated;
 // VAR_SAMP and STDDEV_SAMP are also NULL over a single value.
 func ResultType(fn string, arg types.Type) (types.Type, error) {
-	k, ok := kindByName[strings.ToUpper(fn)]
+	k, ok := lookupKind(fn)
 	if !ok {
 		return types.Type{}, fmt.Errorf("unknown aggregate function %s", fn)
 	}
@@ -116,13 +158,8 @@ func resultType(k aggKind, arg types.Type) (types.Type, error) {
 }
 
 func kindName(k aggKind) string {
-	if k == kCountStar {
-		return "COUNT(*)"
-	}
-	for n, kk := range kindByName {
-		if kk == k && n != "VARIANCE" && n != "STDDEV" {
-			return n
-		}
+	if n := aggNames(k); len(n) > 0 {
+		return n[0]
 	}
 	return "?"
 }
@@ -152,7 +189,7 @@ func planAggs(aggs []Aggregate) ([]aggPlan, error) {
 }
 
 func planAgg(a Aggregate) (aggPlan, error) {
-	k, ok := kindByName[strings.ToUpper(a.Func)]
+	k, ok := lookupKind(a.Func)
 	if !ok {
 		return aggPlan{}, fmt.Errorf("unknown aggregate function %q", a.Func)
 	}

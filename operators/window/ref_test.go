@@ -27,13 +27,15 @@ func (a refAgg) spec() Aggregate {
 		e = cS
 	case "B":
 		e = cB
+	case "X":
+		e = failOn{cV, 13}
 	}
 	return Aggregate{Func: a.fn, Arg: e, Distinct: a.distinct, HalfLife: a.half}
 }
 
 func (a refAgg) val(r row) any {
 	switch a.arg {
-	case "V":
+	case "V", "X":
 		if r.v != nil {
 			return *r.v
 		}
@@ -210,4 +212,25 @@ func specs(as []refAgg) []Aggregate {
 		out = append(out, a.spec())
 	}
 	return out
+}
+
+// withFailures adds an aggregate whose argument fails on V = 13, so those
+// rows go to error_stream and are left out of every aggregate.
+func withFailures(as []refAgg, on bool) []refAgg {
+	if !on {
+		return as
+	}
+	return append(append([]refAgg(nil), as...), refAgg{fn: "SUM", arg: "X"})
+}
+
+func fails(r row, on bool) bool { return on && r.v != nil && *r.v == 13 }
+
+func countFailures(rows []row, on bool) int {
+	n := 0
+	for _, r := range rows {
+		if fails(r, on) {
+			n++
+		}
+	}
+	return n
 }

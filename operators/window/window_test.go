@@ -389,11 +389,13 @@ func TestTumblingMatchesAReferenceOnRandomStreams(t *testing.T) {
 	for seed := int64(1); seed <= 40; seed++ {
 		rnd := rand.New(rand.NewSource(seed))
 		useS := seed%2 == 0
+		failing := seed%3 == 0
+		aggs := withFailures(allAggs, failing)
 		width := time.Duration(1+rnd.Intn(90)) * time.Second
 		evs := genStream(rnd, 200+rnd.Intn(300), true)
 		build := func() operators.Stateful {
 			op, err := NewTumbling(TumblingSpec{Input: testSchema, WindowKey: floorTo{0, width}, Width: width,
-				Keys: keyExprs(useS), Aggs: specs(allAggs)})
+				Keys: keyExprs(useS), Aggs: specs(aggs)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -409,6 +411,9 @@ func TestTumblingMatchesAReferenceOnRandomStreams(t *testing.T) {
 		}
 		groups := map[string]*grp{}
 		for _, r := range allRows(evs) {
+			if fails(r, failing) {
+				continue
+			}
 			st := floorDiv(r.t, w) * w
 			g := mkKey(r, useS)
 			id := fmt.Sprint(st, g.id())
@@ -433,13 +438,16 @@ func TestTumblingMatchesAReferenceOnRandomStreams(t *testing.T) {
 		var want [][]any
 		for _, g := range list {
 			r := append([]any{g.start + w, g.start}, keyValues(g.key)...)
-			for _, a := range allAggs {
+			for _, a := range aggs {
 				r = append(r, a.eval(g.rows))
 			}
 			want = append(want, r)
 		}
 		got := drive(t, build, evs, -1)
 		sameRows(t, fmt.Sprintf("seed %d", seed), got.rows, want)
+		if n := countFailures(allRows(evs), failing); len(got.errs) != n {
+			t.Fatalf("seed %d: %d error rows, want %d", seed, len(got.errs), n)
+		}
 		snap := drive(t, build, evs, rnd.Intn(len(evs)))
 		exactRows(t, fmt.Sprintf("seed %d restored", seed), snap.rows, got.rows)
 	}
@@ -449,10 +457,12 @@ func TestStaggerMatchesAReferenceOnRandomStreams(t *testing.T) {
 	for seed := int64(1); seed <= 40; seed++ {
 		rnd := rand.New(rand.NewSource(seed))
 		useS := seed%2 == 1
+		failing := seed%3 == 0
+		aggs := withFailures(allAggs, failing)
 		rng := time.Duration(1+rnd.Intn(90)) * time.Second
 		evs := genStream(rnd, 200+rnd.Intn(300), true)
 		build := func() operators.Stateful {
-			op, err := NewStagger(StaggerSpec{Input: testSchema, PartitionBy: keyExprs(useS), Range: rng, Aggs: specs(allAggs)})
+			op, err := NewStagger(StaggerSpec{Input: testSchema, PartitionBy: keyExprs(useS), Range: rng, Aggs: specs(aggs)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -467,6 +477,9 @@ func TestStaggerMatchesAReferenceOnRandomStreams(t *testing.T) {
 		open := map[string]*win{}
 		var done []*win
 		for _, r := range allRows(evs) {
+			if fails(r, failing) {
+				continue
+			}
 			g := mkKey(r, useS)
 			w := open[g.id()]
 			if w == nil || w.open+R <= r.t {
@@ -493,13 +506,16 @@ func TestStaggerMatchesAReferenceOnRandomStreams(t *testing.T) {
 		var want [][]any
 		for _, w := range done {
 			r := append([]any{w.open + R}, keyValues(w.key)...)
-			for _, a := range allAggs {
+			for _, a := range aggs {
 				r = append(r, a.eval(w.rows))
 			}
 			want = append(want, r)
 		}
 		got := drive(t, build, evs, -1)
 		sameRows(t, fmt.Sprintf("seed %d", seed), got.rows, want)
+		if n := countFailures(allRows(evs), failing); len(got.errs) != n {
+			t.Fatalf("seed %d: %d error rows, want %d", seed, len(got.errs), n)
+		}
 		snap := drive(t, build, evs, rnd.Intn(len(evs)))
 		exactRows(t, fmt.Sprintf("seed %d restored", seed), snap.rows, got.rows)
 	}
@@ -510,12 +526,14 @@ func TestSlidingMatchesAReferenceOnRandomStreams(t *testing.T) {
 		rnd := rand.New(rand.NewSource(seed))
 		useS := seed%3 == 0
 		isRows := seed%2 == 0
+		failing := seed%5 == 0
+		aggs := withFailures(allAggs, failing)
 		rng := time.Duration(1+rnd.Intn(60)) * time.Second
 		nrows := rnd.Intn(12)
 		evs := genStream(rnd, 200+rnd.Intn(300), useS)
 		build := func() operators.Stateful {
 			op, err := NewSliding(SlidingSpec{Input: testSchema, PartitionBy: keyExprs(useS), Range: rng,
-				Rows: nrows, IsRows: isRows, Aggs: specs(allAggs)})
+				Rows: nrows, IsRows: isRows, Aggs: specs(aggs)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -524,10 +542,13 @@ func TestSlidingMatchesAReferenceOnRandomStreams(t *testing.T) {
 		rows := allRows(evs)
 		var want [][]any
 		for i, r := range rows {
+			if fails(r, failing) {
+				continue
+			}
 			g := mkKey(r, useS)
 			var win []row
 			for j := 0; j <= i; j++ {
-				if mkKey(rows[j], useS).id() == g.id() && (isRows || rows[j].t > r.t-rng.Milliseconds()) {
+				if !fails(rows[j], failing) && mkKey(rows[j], useS).id() == g.id() && (isRows || rows[j].t > r.t-rng.Milliseconds()) {
 					win = append(win, rows[j])
 				}
 			}
@@ -535,13 +556,16 @@ func TestSlidingMatchesAReferenceOnRandomStreams(t *testing.T) {
 				win = win[len(win)-nrows-1:]
 			}
 			out := []any{r.t, ptrVal(r.k), ptrVal(r.s), ptrVal(r.v), ptrVal(r.f), ptrVal(r.b), r.e}
-			for _, a := range allAggs {
+			for _, a := range aggs {
 				out = append(out, a.eval(win))
 			}
 			want = append(want, out)
 		}
 		got := drive(t, build, evs, -1)
 		sameRows(t, fmt.Sprintf("seed %d", seed), got.rows, want)
+		if n := countFailures(allRows(evs), failing); len(got.errs) != n {
+			t.Fatalf("seed %d: %d error rows, want %d", seed, len(got.errs), n)
+		}
 		snap := drive(t, build, evs, rnd.Intn(len(evs)))
 		exactRows(t, fmt.Sprintf("seed %d restored", seed), snap.rows, got.rows)
 	}
