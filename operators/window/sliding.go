@@ -52,7 +52,9 @@ type Sliding struct {
 	outT   []types.Type
 	table  groupTable
 	ids    ids
-	parts  []*spart
+	parts  []*spart // by partition id; nil once reclaimed
+	now    int64    // stream time
+	swept  int64    // stream time of the last sweep of idle partitions
 
 	rt    []int64
 	args  []vec
@@ -124,9 +126,13 @@ func NewSliding(spec SlidingSpec) (*Sliding, error) {
 	s.args = make([]vec, len(s.plans))
 	s.table = newGroupTable(s.keys)
 	s.alloc = func(row int) int32 {
-		g, _ := s.ids.get()
+		g, fresh := s.ids.get()
 		s.keys.keep(g, row)
-		s.parts = append(s.parts, s.newPart())
+		if fresh {
+			s.parts = append(s.parts, s.newPart())
+		} else {
+			s.parts[g] = s.newPart()
+		}
 		return g
 	}
 	return s, nil
@@ -146,9 +152,37 @@ func (s *Sliding) newPart() *spart {
 // Schema implements operators.Operator.
 func (s *Sliding) Schema() types.Schema { return s.schema }
 
-// Advance implements operators.Operator: expiring rows emit nothing, so
-// there is nothing to do.
-func (s *Sliding) Advance(*operators.Context, time.Time) error { return nil }
+// Advance implements operators.Operator: expiring rows emit nothing, but
+// the heartbeat lets idle partitions be reclaimed.
+func (s *Sliding) Advance(_ *operators.Context, now time.Time) error {
+	s.tick(now.UnixMilli())
+	return nil
+}
+
+// tick moves stream time to now and, once per Range of stream time, frees
+// the RANGE partitions whose every row has expired: a later row of such a
+// key starts from an empty window anyway, so only their memory goes. (ROWS
+// windows have no time bound and keep every partition.) With keys such as
+// FLOOR(event_time TO MINUTE) this bounds the state.
+func (s *Sliding) tick(now int64) {
+	if now > s.now {
+		s.now = now
+	}
+	if s.spec.IsRows || s.now-s.swept < s.rng {
+		return
+	}
+	s.swept = s.now
+	for g, p := range s.parts {
+		if p == nil {
+			continue
+		}
+		if p.n == 0 || p.times[int(p.head+int64(p.n)-1)&(len(p.times)-1)] <= s.now-s.rng {
+			s.table.remove(s.keys, int32(g))
+			s.parts[g] = nil
+			s.ids.put(int32(g))
+		}
+	}
+}
 
 // Process implements operators.Operator.
 func (s *Sliding) Process(ctx *operators.Context, rec arrow.Record) error {
@@ -181,6 +215,7 @@ func (s *Sliding) Process(ctx *operators.Context, rec arrow.Record) error {
 		}
 		s.row(s.parts[g], i)
 	}
+	s.tick(s.rt[n-1])
 	return s.emit(ctx, rec)
 }
 
@@ -483,8 +518,14 @@ func (s *Sliding) Snapshot(w io.Writer) error {
 	b.header(tagSliding)
 	saveIDs(&b, &s.ids)
 	saveKeys(&b, s.keys)
+	b.i64(s.now)
+	b.i64(s.swept)
 	b.int(len(s.parts))
 	for _, p := range s.parts {
+		b.bool(p != nil)
+		if p == nil {
+			continue
+		}
 		b.i64(p.head)
 		b.int(p.n)
 		mask := len(p.times) - 1
@@ -524,8 +565,12 @@ func (s *Sliding) Restore(rd io.Reader) error {
 	}
 	loadIDs(r, &s.ids)
 	loadKeys(r, s.keys)
+	s.now, s.swept = r.i64(), r.i64()
 	s.parts = make([]*spart, r.count())
 	for j := range s.parts {
+		if !r.bool() {
+			continue
+		}
 		p := s.newPart()
 		p.head, p.n = r.i64(), r.int()
 		size := 4
@@ -567,8 +612,13 @@ func (s *Sliding) Restore(rd io.Reader) error {
 	if err := r.done(); err != nil {
 		return fmt.Errorf("sliding window: %w", err)
 	}
-	if int(s.ids.next) != len(s.parts) || len(s.ids.free) != 0 {
+	if int(s.ids.next) != len(s.parts) {
 		return fmt.Errorf("sliding window: restore: %d partitions for %d ids", len(s.parts), s.ids.next)
+	}
+	for _, g := range s.ids.free {
+		if g < 0 || int(g) >= len(s.parts) || s.parts[g] != nil {
+			return fmt.Errorf("sliding window: restore: free partition id %d is in use", g)
+		}
 	}
 	for c := range s.keys.store {
 		if s.keys.store[c].len() != len(s.parts) {
@@ -576,8 +626,10 @@ func (s *Sliding) Restore(rd io.Reader) error {
 		}
 	}
 	s.table = newGroupTable(s.keys)
-	for g := range s.parts {
-		s.table.add(s.keys, int32(g))
+	for g, p := range s.parts {
+		if p != nil {
+			s.table.add(s.keys, int32(g))
+		}
 	}
 	return nil
 }

@@ -603,3 +603,32 @@ func TestTwoSlidingWindowsChain(t *testing.T) {
 	}
 	exactRows(t, "chained", [][]any{got}, [][]any{{int64(5), int64(5), int64(6), int64(6), int64(2), int64(6)}})
 }
+
+func TestSlidingReclaimsPartitionsWhoseRowsHaveAllExpired(t *testing.T) {
+	s := &sink{}
+	op, err := NewSliding(SlidingSpec{Input: testSchema, PartitionBy: []expr.Expr{cK}, Range: time.Second,
+		Aggs: []Aggregate{{Func: "COUNT"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op.SetEmit(s.emit)
+	for i := int64(0); i < 1000; i++ {
+		rec := batch([]row{{t: i * 100, k: ip(i / 20)}}) // a new key every 2 seconds
+		if err := op.Process(s.ctx(), rec); err != nil {
+			t.Fatal(err)
+		}
+		rec.Release()
+	}
+	live := 0
+	for _, p := range op.parts {
+		if p != nil {
+			live++
+		}
+	}
+	if live > 2 || len(op.parts) > 3 {
+		t.Fatalf("%d live partitions in %d slots; idle ones should be reclaimed", live, len(op.parts))
+	}
+	if last := s.rows[len(s.rows)-1]; last[len(last)-1] != int64(10) {
+		t.Fatalf("last row %v, want a count of 10", last)
+	}
+}
