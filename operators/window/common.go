@@ -173,3 +173,10 @@ func outputNames(given []string, defaults []string) ([]string, error) {
 	}
 	return given, nil
 }
+
+// The operators of this package keep their state across restarts.
+var (
+	_ operators.Stateful = (*Tumbling)(nil)
+	_ operators.Stateful = (*Stagger)(nil)
+	_ operators.Stateful = (*Sliding)(nil)
+)

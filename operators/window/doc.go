@@ -26,6 +26,35 @@
 // deterministic. Rows whose expressions fail to evaluate go to error_stream
 // and are not aggregated.
 //
+// # Semantics chosen where KDA-SQL.md leaves room
+//
+//   - Window bounds: a tumbling window with key k covers ROWTIMEs [k, k+Width)
+//     and emits at stream time k+Width with that ROWTIME; a stagger window
+//     opened at t covers [t, t+Range) and emits at t+Range; a sliding RANGE
+//     window at a row's time t covers (t-Range, t]; ROWS n covers the row
+//     and the n rows of its partition before it.
+//   - Tumbling over a non-time key (Width 0): a group closes when a row with
+//     a greater key arrives and takes that row's ROWTIME; Advance closes
+//     nothing. A key that goes backwards, or a time-based key whose window
+//     has already closed, sends the row to error_stream as LATE_ROW.
+//   - NULLs: group and partition keys compare NULL equal to NULL and sort
+//     first. Aggregates skip NULL arguments, except FIRST_VALUE and
+//     LAST_VALUE, which return the first or last row's value, NULL or not
+//     (SQL's default RESPECT NULLS). See ResultType for result types.
+//   - DISTINCT changes COUNT, SUM, AVG and the variance family; for MIN,
+//     MAX, FIRST_VALUE, LAST_VALUE, ANY and EVERY it is accepted and has no
+//     effect; EXP_AVG rejects it. -0.0 and 0.0 are one value.
+//   - EXP_AVG(x, h) is the average of x weighted by 2^((ROWTIME-t)/h) for
+//     the window's rows, normalised by the sum of the weights, so it does
+//     not depend on when it is read.
+//   - A row whose expressions fail goes to error_stream and is neither
+//     aggregated nor, for Sliding, output; its ROWTIME still advances stream
+//     time for time-based windows.
+//   - Several sliding windows in one query are a chain of Sliding operators
+//     (see SlidingSpec).
+//   - Arguments of type DECIMAL are not supported yet (the planner should
+//     CAST them to DOUBLE); every other SQL type is.
+//
 // Every operator implements operators.Stateful with a versioned binary
 // snapshot (see codec.go); a restored operator continues exactly as the
 // original would have.
