@@ -1,0 +1,233 @@
+// Package plan turns a parsed application (sql/dialect) into the operator
+// DAG that operators/ executes: it binds names against stream schemas, checks
+// types, and builds, for every pump, the chain of operators from its source
+// stream to its target. Errors point at the user's text with a line, a
+// column and a caret (the same *dialect.SyntaxError the parser returns).
+//
+// A pump's query is planned bottom-up: FROM (a stream, or a subquery planned
+// the same way) → WHERE (Filter) → one of
+//
+//   - GROUP BY with a monotonic key (STEP/FLOOR of ROWTIME, MONOTONIC(x)) → Tumbling
+//   - WINDOWED BY STAGGER → Stagger
+//   - aggregates OVER windows → one Sliding per window
+//
+// → HAVING (Filter) → the SELECT list (Project) → the INSERT's column mapping
+// with assignment casts (Project). A SELECT item that is ROWTIME itself is
+// the row's time, not a column.
+package plan
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow/go/v17/arrow"
+
+	"github.com/kdaproject/kda/operators"
+	"github.com/kdaproject/kda/operators/expr"
+	"github.com/kdaproject/kda/sql/dialect"
+	"github.com/kdaproject/kda/sql/types"
+)
+
+// Input is an in-application stream the application does not create: the
+// input streams fed from the source.
+type Input struct {
+	Name   string
+	Schema types.Schema
+}
+
+// Application is a planned application.
+type Application struct {
+	// Streams are every in-application stream: the inputs first, then the
+	// created ones in order. Schemas start with ROWTIME.
+	Streams []*Stream
+	// Pumps are the CREATE PUMP statements, in order.
+	Pumps []*Pump
+	// Previews are bare SELECT STREAM statements (console previews), planned
+	// like pumps without a target.
+	Previews []*Pump
+}
+
+// Stream is an in-application stream.
+type Stream struct {
+	Name   string
+	Schema types.Schema
+	Input  bool
+}
+
+// Pump is a planned INSERT ... SELECT: the operators that take Source's
+// rows to Target.
+type Pump struct {
+	Name, Source, Target string
+	// Schema is the schema of the rows the pump emits (the target's).
+	Schema types.Schema
+	ops    []opFactory
+	// Explain describes the operators, source to target.
+	Explain []string
+}
+
+// opFactory builds one operator of a pump.
+type opFactory struct {
+	describe string
+	build    func() (operators.Operator, error)
+}
+
+// emitter is the output side every operator of operators/relational and
+// operators/window has.
+type emitter interface {
+	SetEmit(operators.Emit)
+}
+
+// Build instantiates the pump's operators, each connected to the next and
+// the last to emit. The first one is where the source stream's batches go.
+// ctx is the pump's context: operators emit from inside Process and Advance
+// calls made with it.
+func (p *Pump) Build(ctx *operators.Context, emit operators.Emit) ([]operators.Operator, error) {
+	ops := make([]operators.Operator, len(p.ops))
+	for i, f := range p.ops {
+		op, err := f.build()
+		if err != nil {
+			return nil, fmt.Errorf("pump %s: %s: %w", p.Name, f.describe, err)
+		}
+		ops[i] = op
+	}
+	for i, op := range ops {
+		e, ok := op.(emitter)
+		if !ok {
+			return nil, fmt.Errorf("pump %s: operator %T cannot be connected", p.Name, op)
+		}
+		if i+1 < len(ops) {
+			next := ops[i+1]
+			e.SetEmit(func(rec arrow.Record) error { return next.Process(ctx, rec) })
+		} else {
+			e.SetEmit(emit)
+		}
+	}
+	return ops, nil
+}
+
+// Options tune planning.
+type Options struct {
+	// Functions resolves function names; default the built-in registry.
+	Functions *expr.Registry
+}
+
+// planner holds what planning one program needs.
+type planner struct {
+	prog    *dialect.Program
+	opts    Options
+	streams map[string]*Stream
+	app     *Application
+	pumps   map[string]bool
+}
+
+// Plan plans prog over the given input streams.
+func Plan(prog *dialect.Program, inputs []Input, opts Options) (*Application, error) {
+	if opts.Functions == nil {
+		opts.Functions = expr.NewRegistry()
+	}
+	p := &planner{prog: prog, opts: opts, streams: map[string]*Stream{}, app: &Application{}, pumps: map[string]bool{}}
+	for _, in := range inputs {
+		s := &Stream{Name: in.Name, Schema: in.Schema, Input: true}
+		p.streams[in.Name] = s
+		p.app.Streams = append(p.app.Streams, s)
+	}
+	for _, st := range prog.Statements {
+		var err error
+		switch s := st.(type) {
+		case *dialect.CreateStream:
+			err = p.createStream(s)
+		case *dialect.CreatePump:
+			err = p.createPump(s)
+		case *dialect.SelectStatement:
+			var pump *Pump
+			pump, err = p.planPump("SELECT", s.Query, nil, nil)
+			if err == nil {
+				p.app.Previews = append(p.app.Previews, pump)
+			}
+		case *dialect.CreateFunction:
+			err = p.errAt(s.Pos, "CREATE FUNCTION is not supported yet")
+		default:
+			err = fmt.Errorf("unknown statement %T", st)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return p.app, nil
+}
+
+func (p *planner) errAt(pos dialect.Pos, format string, args ...any) error {
+	return &dialect.SyntaxError{Pos: pos, Msg: fmt.Sprintf(format, args...), Source: p.prog.Source}
+}
+
+func (p *planner) createStream(s *dialect.CreateStream) error {
+	if old, ok := p.streams[s.Name]; ok && (old.Input || !s.OrReplace) {
+		return p.errAt(s.Pos, "stream %s already exists", quoteName(s.Name))
+	}
+	if len(s.Columns) == 0 {
+		return p.errAt(s.Pos, "stream %s has no columns", quoteName(s.Name))
+	}
+	schema := types.Schema{Fields: []types.Field{{Name: types.RowtimeName, Type: types.Type{Kind: types.Timestamp, NotNull: true}}}}
+	seen := map[string]bool{}
+	for _, c := range s.Columns {
+		if c.Name == types.RowtimeName {
+			return p.errAt(c.Pos, "ROWTIME is implicit in every stream and cannot be declared")
+		}
+		if seen[c.Name] {
+			return p.errAt(c.Pos, "column %s is declared twice", quoteName(c.Name))
+		}
+		if c.Type.Kind == types.Interval {
+			return p.errAt(c.Pos, "INTERVAL cannot be a column type")
+		}
+		seen[c.Name] = true
+		schema.Fields = append(schema.Fields, types.Field{Name: c.Name, Type: c.Type})
+	}
+	st := &Stream{Name: s.Name, Schema: schema}
+	if _, ok := p.streams[s.Name]; !ok {
+		p.app.Streams = append(p.app.Streams, st)
+	} else {
+		for i, o := range p.app.Streams {
+			if o.Name == s.Name {
+				p.app.Streams[i] = st
+			}
+		}
+	}
+	p.streams[s.Name] = st
+	return nil
+}
+
+func (p *planner) createPump(s *dialect.CreatePump) error {
+	if p.pumps[s.Name] && !s.OrReplace {
+		return p.errAt(s.Pos, "pump %s already exists", quoteName(s.Name))
+	}
+	target, ok := p.streams[s.Target]
+	if !ok {
+		return p.errAt(s.Pos, "pump %s inserts into stream %s, which does not exist: create it first with CREATE STREAM", quoteName(s.Name), quoteName(s.Target))
+	}
+	if target.Input {
+		return p.errAt(s.Pos, "pump %s cannot insert into the input stream %s", quoteName(s.Name), quoteName(s.Target))
+	}
+	pump, err := p.planPump(s.Name, s.Query, target, s.Columns)
+	if err != nil {
+		return err
+	}
+	pump.Target = target.Name
+	p.pumps[s.Name] = true
+	for i, o := range p.app.Pumps {
+		if o.Name == s.Name {
+			p.app.Pumps = append(p.app.Pumps[:i], p.app.Pumps[i+1:]...)
+			break
+		}
+	}
+	p.app.Pumps = append(p.app.Pumps, pump)
+	return nil
+}
+
+// quoteName writes an identifier as the user would: bare when it is upper
+// case, quoted otherwise.
+func quoteName(n string) string {
+	if n == strings.ToUpper(n) && !strings.ContainsAny(n, " -\"") {
+		return n
+	}
+	return `"` + n + `"`
+}
