@@ -103,6 +103,7 @@ func lookupKind(name string) (aggKind, bool) {
 //	SUM of TINYINT..BIGINT                   BIGINT (wraps on overflow)
 //	SUM of REAL, DOUBLE                      DOUBLE
 //	SUM of INTERVAL                          INTERVAL
+//	SUM of DECIMAL(p,s)                      DECIMAL(19,s), exact
 //	AVG, VAR_*, STDDEV_*, EXP_AVG (numeric)  DOUBLE (AVG of integers is not truncated)
 //	MIN, MAX (numeric, string, datetime, boolean), FIRST_VALUE, LAST_VALUE
 //	                                         the argument's type, nullable
@@ -122,9 +123,6 @@ func resultType(k aggKind, arg types.Type) (types.Type, error) {
 	bad := func(what string) (types.Type, error) {
 		return types.Type{}, fmt.Errorf("aggregate %s needs %s, got %s", kindName(k), what, arg)
 	}
-	if arg.Kind == types.Decimal && k != kCount && k != kCountStar {
-		return types.Type{}, fmt.Errorf("aggregate %s over DECIMAL is not supported yet: CAST the argument to DOUBLE", kindName(k))
-	}
 	switch k {
 	case kCountStar, kCount:
 		return types.Type{Kind: types.BigInt, NotNull: true}, nil
@@ -136,6 +134,8 @@ func resultType(k aggKind, arg types.Type) (types.Type, error) {
 			return types.TDouble, nil
 		case arg.Kind == types.Interval:
 			return types.TInterval, nil
+		case arg.Kind == types.Decimal:
+			return types.Type{Kind: types.Decimal, Precision: 19, Scale: arg.Scale}, nil
 		}
 		return bad("a numeric argument")
 	case kAvg, kVarPop, kVarSamp, kStddevPop, kStddevSamp, kExpAvg:
@@ -174,6 +174,7 @@ type aggPlan struct {
 	halfLife float64
 	outPhys  phys
 	argPhys  phys
+	argScale int32 // of a DECIMAL argument
 }
 
 func planAggs(aggs []Aggregate) ([]aggPlan, error) {
@@ -205,6 +206,7 @@ func planAgg(a Aggregate) (aggPlan, error) {
 		p.argType = types.TNull
 	} else {
 		p.argType = a.Arg.Type()
+		p.argScale = int32(p.argType.Scale)
 	}
 	out, err := resultType(p.kind, p.argType)
 	if err != nil {
@@ -259,10 +261,13 @@ func finishVar(k aggKind, n int64, s1, s2 float64) (float64, bool) {
 	return v, true
 }
 
-// asFloat reads row j of an int or float vec as a float64.
-func asFloat(v *vec, j int) float64 {
-	if v.p == pFloat {
+// asFloat reads row j of a numeric vec as a float64 (scale: DECIMAL's).
+func asFloat(v *vec, j int, scale int32) float64 {
+	switch v.p {
+	case pFloat:
 		return v.f[j]
+	case pDec:
+		return v.d[j].ToFloat64(scale)
 	}
 	return float64(v.i[j])
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+
+	"github.com/apache/arrow/go/v17/arrow/decimal128"
 )
 
 // Snapshots are a small binary format: the magic "KDAW", a format version
@@ -32,6 +34,18 @@ func (w *wbuf) bool(v bool) {
 		w.b = append(w.b, 1)
 	} else {
 		w.b = append(w.b, 0)
+	}
+}
+
+func (w *wbuf) dec(d decimal128.Num) {
+	w.i64(d.HighBits())
+	w.b = binary.LittleEndian.AppendUint64(w.b, d.LowBits())
+}
+
+func (w *wbuf) decs(v []decimal128.Num) {
+	w.int(len(v))
+	for _, d := range v {
+		w.dec(d)
 	}
 }
 
@@ -68,6 +82,11 @@ func (w *wbuf) vec(v *vec) {
 		w.int(len(v.s))
 		for _, s := range v.s {
 			w.str(s)
+		}
+	case pDec:
+		w.int(len(v.d))
+		for _, d := range v.d {
+			w.dec(d)
 		}
 	}
 }
@@ -173,6 +192,25 @@ func (r *rbuf) count() int {
 	return n
 }
 
+func (r *rbuf) dec() decimal128.Num {
+	hi := r.i64()
+	if len(r.b) < 8 {
+		r.fail("decimal")
+		return decimal128.Num{}
+	}
+	lo := binary.LittleEndian.Uint64(r.b)
+	r.b = r.b[8:]
+	return decimal128.New(hi, lo)
+}
+
+func (r *rbuf) decs() []decimal128.Num {
+	v := make([]decimal128.Num, r.count())
+	for k := range v {
+		v[k] = r.dec()
+	}
+	return v
+}
+
 func (r *rbuf) i64s() []int64 {
 	v := make([]int64, r.count())
 	for k := range v {
@@ -210,6 +248,11 @@ func (r *rbuf) vec(v *vec) {
 		v.s = make([]string, r.count())
 		for k := range v.s {
 			v.s[k] = r.str()
+		}
+	case pDec:
+		v.d = make([]decimal128.Num, r.count())
+		for k := range v.d {
+			v.d[k] = r.dec()
 		}
 	default:
 		r.fail("vector kind")

@@ -52,8 +52,8 @@
 //     time for time-based windows.
 //   - Several sliding windows in one query are a chain of Sliding operators
 //     (see SlidingSpec).
-//   - Arguments of type DECIMAL are not supported yet (the planner should
-//     CAST them to DOUBLE); every other SQL type is.
+//   - DECIMAL: SUM is exact in 128 bits; AVG, the variance family and
+//     EXP_AVG are computed in DOUBLE.
 //
 // Every operator implements operators.Stateful with a versioned binary
 // snapshot (see codec.go); a restored operator continues exactly as the

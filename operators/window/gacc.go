@@ -3,6 +3,8 @@ package window
 import (
 	"math"
 	"strings"
+
+	"github.com/apache/arrow/go/v17/arrow/decimal128"
 )
 
 // groupAcc holds the running state of one aggregate for every group of a
@@ -11,12 +13,13 @@ import (
 // reused.
 type groupAcc struct {
 	p    aggPlan
-	n    []int64   // rows (COUNT(*)) or non-NULL values aggregated
-	si   []int64   // integer SUM / AVG
-	s1   []float64 // float sums; Σ(x-k) for variance; Σ v·w for EXP_AVG
-	s2   []float64 // Σ(x-k)² for variance; Σ w for EXP_AVG
-	k    []float64 // variance shift; EXP_AVG reference time
-	v    vec       // MIN/MAX/FIRST/LAST value; ANY/EVERY flag
+	n    []int64          // rows (COUNT(*)) or non-NULL values aggregated
+	si   []int64          // integer SUM / AVG
+	sd   []decimal128.Num // DECIMAL SUM / AVG
+	s1   []float64        // float sums; Σ(x-k) for variance; Σ v·w for EXP_AVG
+	s2   []float64        // Σ(x-k)² for variance; Σ w for EXP_AVG
+	k    []float64        // variance shift; EXP_AVG reference time
+	v    vec              // MIN/MAX/FIRST/LAST value; ANY/EVERY flag
 	seen []map[string]struct{}
 }
 
@@ -31,6 +34,7 @@ func (a *groupAcc) grow(n int) {
 	for len(a.n) < n {
 		a.n = append(a.n, 0)
 		a.si = append(a.si, 0)
+		a.sd = append(a.sd, decimal128.Num{})
 		a.s1 = append(a.s1, 0)
 		a.s2 = append(a.s2, 0)
 		a.k = append(a.k, 0)
@@ -51,6 +55,7 @@ func (a *groupAcc) intMinMax() bool {
 // clear empties slot g.
 func (a *groupAcc) clear(g int32) {
 	a.n[g], a.si[g], a.s1[g], a.s2[g], a.k[g] = 0, 0, 0, 0, 0
+	a.sd[g] = decimal128.Num{}
 	a.v.ok[g] = false
 	if a.intMinMax() {
 		a.v.i[g] = a.sentinel()
@@ -86,6 +91,9 @@ func (a *groupAcc) update(x *vec, rt []int64, gids []int32, lo, hi int) {
 			return
 		case kSum, kAvg:
 			ok := x.ok[:hi]
+			if x.p == pDec {
+				break
+			}
 			if x.p == pInt {
 				vs := x.i[:hi]
 				for i := lo; i < hi; i++ {
@@ -208,9 +216,12 @@ func (a *groupAcc) add1(x *vec, rt []int64, g int32, i int) {
 	case kCount:
 		a.n[g]++
 	case kSum, kAvg:
-		if x.p == pInt {
+		switch x.p {
+		case pInt:
 			a.si[g] += x.i[i]
-		} else {
+		case pDec:
+			a.sd[g] = a.sd[g].Add(x.d[i])
+		default:
 			a.s1[g] += x.f[i]
 		}
 		a.n[g]++
@@ -221,7 +232,7 @@ func (a *groupAcc) add1(x *vec, rt []int64, g int32, i int) {
 			a.v.set(int(g), x, i)
 		}
 	case kVarPop, kVarSamp, kStddevPop, kStddevSamp:
-		f := asFloat(x, i)
+		f := asFloat(x, i, a.p.argScale)
 		if a.n[g] == 0 {
 			a.k[g] = f
 		}
@@ -242,7 +253,7 @@ func (a *groupAcc) add1(x *vec, rt []int64, g int32, i int) {
 			a.k[g], e = t, 0
 		}
 		w := math.Exp2(e)
-		a.s1[g] += asFloat(x, i) * w
+		a.s1[g] += asFloat(x, i, a.p.argScale) * w
 		a.s2[g] += w
 		a.n[g]++
 	case kAny:
@@ -276,15 +287,21 @@ func (a *groupAcc) result(out *vec, g int32) {
 	}
 	switch a.p.kind {
 	case kSum:
-		if out.p == pInt {
+		switch out.p {
+		case pInt:
 			out.i = append(out.i, a.si[g])
-		} else {
+		case pDec:
+			out.d = append(out.d, a.sd[g])
+		default:
 			out.f = append(out.f, a.s1[g])
 		}
 	case kAvg:
 		s := a.s1[g]
-		if a.p.argPhys == pInt {
+		switch a.p.argPhys {
+		case pInt:
 			s = float64(a.si[g])
+		case pDec:
+			s = a.sd[g].ToFloat64(a.p.argScale)
 		}
 		out.f = append(out.f, s/float64(n))
 	case kVarPop, kVarSamp, kStddevPop, kStddevSamp:
@@ -314,6 +331,7 @@ func b2i(b bool) int64 {
 func (a *groupAcc) save(w *wbuf) {
 	w.i64s(a.n)
 	w.i64s(a.si)
+	w.decs(a.sd)
 	w.f64s(a.s1)
 	w.f64s(a.s2)
 	w.f64s(a.k)
@@ -330,7 +348,8 @@ func (a *groupAcc) save(w *wbuf) {
 }
 
 func (a *groupAcc) load(r *rbuf) {
-	a.n, a.si, a.s1, a.s2, a.k = r.i64s(), r.i64s(), r.f64s(), r.f64s(), r.f64s()
+	a.n, a.si, a.sd = r.i64s(), r.i64s(), r.decs()
+	a.s1, a.s2, a.k = r.f64s(), r.f64s(), r.f64s()
 	r.vec(&a.v)
 	if a.p.distinct {
 		a.seen = make([]map[string]struct{}, r.count())
@@ -344,7 +363,7 @@ func (a *groupAcc) load(r *rbuf) {
 			}
 		}
 	}
-	if len(a.si) != len(a.n) || len(a.s1) != len(a.n) || len(a.s2) != len(a.n) || len(a.k) != len(a.n) || a.v.len() != len(a.n) {
+	if len(a.si) != len(a.n) || len(a.sd) != len(a.n) || len(a.s1) != len(a.n) || len(a.s2) != len(a.n) || len(a.k) != len(a.n) || a.v.len() != len(a.n) {
 		r.fail("aggregate arrays of different lengths")
 	}
 }

@@ -262,6 +262,9 @@ func encodeKey(buf []byte, cols []vec, i int) []byte {
 		case pStr:
 			buf = binary.AppendUvarint(buf, uint64(len(v.s[i])))
 			buf = append(buf, v.s[i]...)
+		case pDec:
+			buf = binary.LittleEndian.AppendUint64(buf, v.d[i].LowBits())
+			buf = binary.LittleEndian.AppendUint64(buf, uint64(v.d[i].HighBits()))
 		}
 	}
 	return buf

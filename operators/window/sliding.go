@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/decimal128"
 
 	"github.com/kdaproject/kda/operators"
 	"github.com/kdaproject/kda/operators/expr"
@@ -79,6 +80,7 @@ type spart struct {
 type srun struct {
 	n      int64
 	si     int64
+	sd     decimal128.Num
 	s1, s2 float64
 	k      float64
 	dq     []int64 // MIN/MAX candidates by sequence number, best first
@@ -311,14 +313,17 @@ func (s *Sliding) add(pl *aggPlan, r *srun, v *vec, p *spart, pos int, seq, t in
 	case kCount:
 		r.n++
 	case kSum, kAvg:
-		if v.p == pInt {
+		switch v.p {
+		case pInt:
 			r.si += v.i[pos]
-		} else {
+		case pDec:
+			r.sd = r.sd.Add(v.d[pos])
+		default:
 			r.s1 += v.f[pos]
 		}
 		r.n++
 	case kVarPop, kVarSamp, kStddevPop, kStddevSamp:
-		f := asFloat(v, pos)
+		f := asFloat(v, pos, pl.argScale)
 		if r.n == 0 {
 			r.k, r.s1, r.s2 = f, 0, 0
 		}
@@ -339,7 +344,7 @@ func (s *Sliding) add(pl *aggPlan, r *srun, v *vec, p *spart, pos int, seq, t in
 			r.k, e = tf, 0
 		}
 		w := math.Exp2(e)
-		r.s1 += asFloat(v, pos) * w
+		r.s1 += asFloat(v, pos, pl.argScale) * w
 		r.s2 += w
 		r.n++
 	case kAny, kEvery:
@@ -376,22 +381,25 @@ func (s *Sliding) remove(pl *aggPlan, r *srun, v *vec, pos int, seq, t int64) {
 	case kCount:
 		r.n--
 	case kSum, kAvg:
-		if v.p == pInt {
+		switch v.p {
+		case pInt:
 			r.si -= v.i[pos]
-		} else {
+		case pDec:
+			r.sd = r.sd.Sub(v.d[pos])
+		default:
 			r.s1 -= v.f[pos]
 		}
 		r.n--
 		if r.n == 0 {
-			r.si, r.s1 = 0, 0
+			r.si, r.s1, r.sd = 0, 0, decimal128.Num{}
 		}
 	case kVarPop, kVarSamp, kStddevPop, kStddevSamp:
-		d := asFloat(v, pos) - r.k
+		d := asFloat(v, pos, pl.argScale) - r.k
 		r.s1 -= d
 		r.s2 -= d * d
 		r.n--
 	case kExpAvg:
-		r.s1 -= asFloat(v, pos) * math.Exp2((float64(t)-r.k)/pl.halfLife)
+		r.s1 -= asFloat(v, pos, pl.argScale) * math.Exp2((float64(t)-r.k)/pl.halfLife)
 		r.s2 -= math.Exp2((float64(t) - r.k) / pl.halfLife)
 		r.n--
 		if r.n == 0 {
@@ -434,15 +442,21 @@ func (s *Sliding) result(pl *aggPlan, r *srun, v *vec, p *spart, last int64, out
 	}
 	switch pl.kind {
 	case kSum:
-		if out.p == pInt {
+		switch out.p {
+		case pInt:
 			out.i = append(out.i, r.si)
-		} else {
+		case pDec:
+			out.d = append(out.d, r.sd)
+		default:
 			out.f = append(out.f, r.s1)
 		}
 	case kAvg:
 		sum := r.s1
-		if pl.argPhys == pInt {
+		switch pl.argPhys {
+		case pInt:
 			sum = float64(r.si)
+		case pDec:
+			sum = r.sd.ToFloat64(pl.argScale)
 		}
 		out.f = append(out.f, sum/float64(r.n))
 	case kVarPop, kVarSamp, kStddevPop, kStddevSamp:
@@ -472,6 +486,8 @@ func appendAlias(out, v *vec, j int) {
 		out.f = append(out.f, v.f[j])
 	case pStr:
 		out.s = append(out.s, v.s[j])
+	case pDec:
+		out.d = append(out.d, v.d[j])
 	}
 	out.ok = append(out.ok, v.ok[j])
 }
@@ -543,6 +559,7 @@ func (s *Sliding) Snapshot(w io.Writer) error {
 			r := &p.run[k]
 			b.i64(r.n)
 			b.i64(r.si)
+			b.dec(r.sd)
 			b.f64(r.s1)
 			b.f64(r.s2)
 			b.f64(r.k)
@@ -596,7 +613,7 @@ func (s *Sliding) Restore(rd io.Reader) error {
 				}
 			}
 			run := &p.run[k]
-			run.n, run.si = r.i64(), r.i64()
+			run.n, run.si, run.sd = r.i64(), r.i64(), r.dec()
 			run.s1, run.s2, run.k = r.f64(), r.f64(), r.f64()
 			run.dq = r.i64s()
 			if c := r.count(); c > 0 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/decimal128"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/kdaproject/kda/sql/types"
@@ -22,6 +23,7 @@ const (
 	pInt phys = iota
 	pFloat
 	pStr
+	pDec // decimal128, unscaled; the scale is the SQL type's
 )
 
 // physOf maps a SQL type to its in-memory representation.
@@ -33,8 +35,10 @@ func physOf(t types.Type) (phys, error) {
 		return pFloat, nil
 	case t.IsString(), t.IsBinary():
 		return pStr, nil
+	case t.Kind == types.Decimal:
+		return pDec, nil
 	}
-	return 0, fmt.Errorf("type %s is not supported by window operators yet (CAST it to DOUBLE)", t)
+	return 0, fmt.Errorf("type %s is not supported by window operators", t)
 }
 
 // vec is a column of values in their physical representation with a
@@ -44,6 +48,7 @@ type vec struct {
 	i  []int64
 	f  []float64
 	s  []string
+	d  []decimal128.Num
 	ok []bool
 
 	// For batch columns filled by load: i, f and ok may alias an Arrow
@@ -60,7 +65,7 @@ type vec struct {
 func (v *vec) len() int { return len(v.ok) }
 
 func (v *vec) reset() {
-	v.i, v.f, v.s, v.ok = v.i[:0], v.f[:0], v.s[:0], v.ok[:0]
+	v.i, v.f, v.s, v.d, v.ok = v.i[:0], v.f[:0], v.s[:0], v.d[:0], v.ok[:0]
 }
 
 // appendNull appends a NULL.
@@ -72,6 +77,8 @@ func (v *vec) appendNull() {
 		v.f = append(v.f, 0)
 	case pStr:
 		v.s = append(v.s, "")
+	case pDec:
+		v.d = append(v.d, decimal128.Num{})
 	}
 	v.ok = append(v.ok, false)
 }
@@ -86,6 +93,8 @@ func (v *vec) appendFrom(o *vec, j int) {
 		v.f = append(v.f, o.f[j])
 	case pStr:
 		v.s = append(v.s, strings.Clone(o.s[j]))
+	case pDec:
+		v.d = append(v.d, o.d[j])
 	}
 	v.ok = append(v.ok, o.ok[j])
 }
@@ -103,6 +112,8 @@ func (v *vec) set(i int, o *vec, j int) {
 		} else {
 			v.s[i] = ""
 		}
+	case pDec:
+		v.d[i] = o.d[j]
 	}
 	v.ok[i] = o.ok[j]
 }
@@ -119,6 +130,8 @@ func (v *vec) resize(n int) {
 		v.f = v.f[:n]
 	case pStr:
 		v.s = v.s[:n]
+	case pDec:
+		v.d = v.d[:n]
 	}
 	v.ok = v.ok[:n]
 }
@@ -142,6 +155,8 @@ func (v *vec) cmp(i int, o *vec, j int) int {
 		}
 	case pStr:
 		return strings.Compare(v.s[i], o.s[j])
+	case pDec:
+		return v.d[i].Cmp(o.d[j])
 	}
 	return 0
 }
@@ -174,6 +189,11 @@ func (v *vec) key(i int) string {
 		}
 		var b [8]byte
 		putU64(b[:], math.Float64bits(f))
+		return string(b[:])
+	case pDec:
+		var b [16]byte
+		putU64(b[:8], v.d[i].LowBits())
+		putU64(b[8:], uint64(v.d[i].HighBits()))
 		return string(b[:])
 	}
 	return v.s[i]
@@ -241,6 +261,8 @@ func (v *vec) load(arr arrow.Array) error {
 	case *array.Null:
 		v.p, v.ownI = pInt, grow(v.ownI, n)
 		v.i = v.ownI
+	case *array.Decimal128:
+		v.p, v.d = pDec, a.Values() // read only: aliasing is safe
 	case *array.Float64:
 		v.p, v.f = pFloat, a.Float64Values()
 	case *array.Float32:
@@ -330,6 +352,8 @@ func (v *vec) toArrow(mem memory.Allocator, t types.Type) arrow.Array {
 		bb.AppendValues(f, valid)
 	case *array.StringBuilder:
 		bb.AppendValues(v.s, valid)
+	case *array.Decimal128Builder:
+		bb.AppendValues(v.d, valid)
 	case *array.BinaryBuilder:
 		bb.AppendStringValues(v.s, valid)
 	case *array.NullBuilder:
