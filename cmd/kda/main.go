@@ -118,6 +118,8 @@ and shared config, else static dummy keys (kda accepts any keys unless
 		newPutCmd(a),
 		newTailCmd(a),
 		newBenchCmd(a),
+		newRunCmd(a),
+		newExplainCmd(a),
 	)
 	return root
 }
