@@ -11,7 +11,6 @@ import (
 
 	"github.com/kdaproject/kda/operators"
 	"github.com/kdaproject/kda/operators/input"
-	"github.com/kdaproject/kda/operators/pipeline"
 )
 
 // EndOfTime is the heartbeat a replay ends with: every window closes.
@@ -67,7 +66,7 @@ type JSONLines struct {
 func (j *JSONLines) Process(_ *operators.Context, rec arrow.Record) error {
 	var b strings.Builder
 	for i := 0; i < int(rec.NumRows()); i++ {
-		row := pipeline.RowJSON(rec, i)
+		row := operators.RowJSON(rec, i)
 		if j.Stream != "" {
 			b.WriteString(`{"stream":`)
 			b.WriteString(strconv.Quote(j.Stream))

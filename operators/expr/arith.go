@@ -442,7 +442,7 @@ func (r *rowErrs) flushValid(ec *EvalContext, valid *bitmap, n int) {
 		if valid.buf != nil && !isValid(valid.bits, i) {
 			continue
 		}
-		ec.Errors.Add(i, r.name, "%s", r.msg)
+		r.report(ec, i)
 		valid.clearBit(ec.Mem, n, i)
 	}
 	r.rows = r.rows[:0]

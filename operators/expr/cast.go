@@ -228,7 +228,7 @@ func castNumeric(ec *EvalContext, a arrow.Array, from, to types.Type) arrow.Arra
 		return a
 	}
 	valid := andValidity(mem, n, validity(a))
-	errs := rowErrs{name: "CAST", msg: fmt.Sprintf("value out of range of %s", to)}
+	errs := rowErrs{name: "CAST", msg: fmt.Sprintf("value out of range of %s", to), src: a}
 	var iv []int64
 	var fv []float64
 	switch from.Kind {
@@ -333,7 +333,7 @@ func castDecimal(ec *EvalContext, a arrow.Array, from, to types.Type) arrow.Arra
 	n := a.Len()
 	mem := ec.Mem
 	valid := andValidity(mem, n, validity(a))
-	errs := rowErrs{name: "CAST", msg: fmt.Sprintf("value out of range of %s", to)}
+	errs := rowErrs{name: "CAST", msg: fmt.Sprintf("value out of range of %s", to), src: a}
 	// Read every value as a decimal of scale fs.
 	var fs int32
 	dec := make([]decimal128.Num, n)

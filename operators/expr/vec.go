@@ -202,13 +202,24 @@ type rowErrs struct {
 	rows []int
 	name string
 	msg  string
+	// src, when set, is the input whose value the message quotes.
+	src arrow.Array
 }
 
 func (r *rowErrs) add(i int) { r.rows = append(r.rows, i) }
 
+// report records row i's error, quoting the input value when src is set.
+func (r *rowErrs) report(ec *EvalContext, i int) {
+	if r.src != nil && r.src.IsValid(i) {
+		ec.Errors.Add(i, r.name, "%s: %s", r.msg, r.src.ValueStr(i))
+		return
+	}
+	ec.Errors.Add(i, r.name, "%s", r.msg)
+}
+
 func (r *rowErrs) flush(ec *EvalContext, valid *bitmap, n int) {
 	for _, i := range r.rows {
-		ec.Errors.Add(i, r.name, "%s", r.msg)
+		r.report(ec, i)
 		valid.clearBit(ec.Mem, n, i)
 	}
 	r.rows = r.rows[:0]

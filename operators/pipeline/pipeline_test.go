@@ -47,7 +47,7 @@ type collect struct {
 
 func (c *collect) Process(_ *operators.Context, rec arrow.Record) error {
 	for i := 0; i < int(rec.NumRows()); i++ {
-		c.rows = append(c.rows, RowJSON(rec, i))
+		c.rows = append(c.rows, operators.RowJSON(rec, i))
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/array"
 
 	"github.com/kdaproject/kda/operators"
+	"github.com/kdaproject/kda/operators/relational"
 	"github.com/kdaproject/kda/sql/types"
 )
 
@@ -70,7 +71,7 @@ func (s *Stream) Insert(ctx *operators.Context, rec arrow.Record) error {
 			ctx.Errors.RowError(operators.RowError{
 				Time: time.UnixMilli(last).UTC(), Level: "ERROR", Name: "OUT_OF_ORDER",
 				Message:     fmt.Sprintf("row with ROWTIME %s is earlier than ROWTIME %s already in stream %s", formatTime(t), formatTime(last), s.Name),
-				DataRowtime: time.UnixMilli(t).UTC(), DataRow: RowJSON(rec, i), Pump: ctx.Pump,
+				DataRowtime: time.UnixMilli(t).UTC(), DataRow: operators.RowJSON(rec, i), Pump: ctx.Pump,
 			})
 			continue
 		}
@@ -84,7 +85,10 @@ func (s *Stream) Insert(ctx *operators.Context, rec arrow.Record) error {
 		if len(keep) == 0 {
 			return nil
 		}
-		sub := TakeRows(ctx.Mem, rec, keep)
+		sub, err := relational.Take(ctx.Mem, rec, keep)
+		if err != nil {
+			return fmt.Errorf("insert into %s: %w", s.Name, err)
+		}
 		defer sub.Release()
 		rec = sub
 	}

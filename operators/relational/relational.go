@@ -13,7 +13,6 @@
 package relational
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -248,28 +247,9 @@ func ReportFailed(ctx *operators.Context, rec arrow.Record, errs *expr.RowErrors
 		}
 		ctx.Errors.RowError(operators.RowError{
 			Time: t, Level: "ERROR", Name: e.Name, Message: e.Message,
-			DataRowtime: t, DataRow: RowJSON(rec, i), Pump: ctx.Pump,
+			DataRowtime: t, DataRow: operators.RowJSON(rec, i), Pump: ctx.Pump,
 		})
 	})
-}
-
-// RowJSON renders row i of rec as a JSON object of its columns.
-func RowJSON(rec arrow.Record, i int) string {
-	b := []byte{'{'}
-	for c := 0; c < int(rec.NumCols()); c++ {
-		if c > 0 {
-			b = append(b, ',')
-		}
-		name, _ := json.Marshal(rec.ColumnName(c))
-		b = append(b, name...)
-		b = append(b, ':')
-		v, err := json.Marshal(rec.Column(c).GetOneForMarshal(i))
-		if err != nil {
-			v, _ = json.Marshal(rec.Column(c).ValueStr(i))
-		}
-		b = append(b, v...)
-	}
-	return string(append(b, '}'))
 }
 
 // Take returns the rows of rec at the increasing positions rows, as a new

@@ -82,7 +82,7 @@ type sink struct {
 func (s *sink) RowError(e operators.RowError) { s.errs = append(s.errs, e) }
 func (s *sink) emit(rec arrow.Record) error {
 	for i := 0; i < int(rec.NumRows()); i++ {
-		s.rows = append(s.rows, RowJSON(rec, i))
+		s.rows = append(s.rows, operators.RowJSON(rec, i))
 	}
 	return nil
 }
@@ -114,7 +114,7 @@ func TestFilterKeepsTrueRowsAndReportsFailedOnes(t *testing.T) {
 	if err := f.Process(&operators.Context{Errors: s, Pump: "P1"}, rec); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{`{"ROWTIME":"1970-01-01 00:00:01Z","S":"r0","V":1}`, `{"ROWTIME":"1970-01-01 00:00:01.004Z","S":"r4","V":5}`}
+	want := []string{`{"ROWTIME":"1970-01-01 00:00:01.000","S":"r0","V":1}`, `{"ROWTIME":"1970-01-01 00:00:01.004","S":"r4","V":5}`}
 	if fmt.Sprint(s.rows) != fmt.Sprint(want) {
 		t.Fatalf("rows %v, want %v", s.rows, want)
 	}

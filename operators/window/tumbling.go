@@ -217,7 +217,7 @@ func (t *Tumbling) late(ctx *operators.Context, rec arrow.Record, i int, name, w
 	tm := time.UnixMilli(t.rt[i]).UTC()
 	ctx.Errors.RowError(operators.RowError{
 		Time: tm, Level: "ERROR", Name: name, Message: "row dropped: " + why,
-		DataRowtime: tm, DataRow: relational.RowJSON(rec, i), Pump: ctx.Pump,
+		DataRowtime: tm, DataRow: operators.RowJSON(rec, i), Pump: ctx.Pump,
 	})
 }
 

@@ -288,8 +288,8 @@ func (p *planner) insert(q *dialect.Query, sel *sqlparser.Select, s *selected, t
 	}
 	got := len(s.schema.Fields) - 1
 	if got != len(dest) {
-		return p.errAt(q.Pos, "the query produces %d columns but the INSERT into %s expects %d (%s)",
-			got, quoteName(target.Name), len(dest), columnList(types.Schema{Fields: pick(target.Schema, dest)}))
+		return p.errAt(q.Pos, "the query produces %s but the INSERT into %s expects %d (%s)",
+			plural(got, "column"), quoteName(target.Name), len(dest), columnList(types.Schema{Fields: pick(target.Schema, dest)}))
 	}
 	from := s.schema
 	exprs := make([]expr.Expr, len(target.Schema.Fields)-1)
@@ -821,4 +821,11 @@ func aggList(as []window.Aggregate) string {
 		s[i] = a.Func + "(" + arg + ")"
 	}
 	return strings.Join(s, ", ")
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
