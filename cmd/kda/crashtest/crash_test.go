@@ -77,13 +77,16 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func client(addr string) *kinesis.Client {
+// client returns an SDK client for the server. Writers use attempts = 1: a
+// put whose answer was lost must stay unacknowledged, so it is never
+// retried behind the test's back. The reader retries as any real consumer
+// does, since reads are idempotent.
+func client(addr string, attempts int) *kinesis.Client {
 	return kinesis.New(kinesis.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String("http://" + addr),
-		Credentials:  credentials.NewStaticCredentialsProvider("crash", "test", ""),
-		// No SDK retries: a put whose answer was lost must stay unacknowledged.
-		RetryMaxAttempts: 1,
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String("http://" + addr),
+		Credentials:      credentials.NewStaticCredentialsProvider("crash", "test", ""),
+		RetryMaxAttempts: attempts,
 	})
 }
 
@@ -101,7 +104,7 @@ func TestKillNineLosesNothingAcknowledged(t *testing.T) {
 	srv := &server{bin: bin, dir: filepath.Join(tmp, "data"), addr: freeAddr(t)}
 	srv.start(t)
 	ctx := context.Background()
-	kc := client(srv.addr)
+	kc := client(srv.addr, 1)
 	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("crash"), ShardCount: aws.Int32(shards)}); err != nil {
 		t.Fatalf("create stream: %v", err)
 	}
@@ -173,8 +176,9 @@ func TestKillNineLosesNothingAcknowledged(t *testing.T) {
 	}
 
 	// Read everything back, following every shard from TRIM_HORIZON, with a
-	// fresh client: the old one's pooled connections died with the server.
-	kc = client(srv.addr)
+	// fresh, retrying client: the old one's pooled connections died with
+	// the server.
+	kc = client(srv.addr, 5)
 	read := map[string][]acked{}
 	desc, err := kc.DescribeStream(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("crash")})
 	if err != nil {
