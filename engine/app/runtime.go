@@ -30,6 +30,7 @@ type Runtime struct {
 	errors *pipeline.ErrorCollector
 	errStr *pipeline.Stream
 	srcCtx *operators.Context
+	pumps  []*pumpRun
 }
 
 // Compile parses and plans def's SQL and wires its operators.
@@ -86,6 +87,7 @@ func Compile(def Definition, mem memory.Allocator) (*Runtime, error) {
 
 // pumpRun runs one pump's operators as a subscriber of its source stream.
 type pumpRun struct {
+	name   string
 	ctx    *operators.Context
 	ops    []operators.Operator
 	target *pipeline.Stream
@@ -113,7 +115,9 @@ func (r *Runtime) wirePump(p *plan.Pump) error {
 	if err != nil {
 		return err
 	}
-	r.streams[p.Source].Subscribe(&pumpRun{ctx: ctx, ops: ops, target: target})
+	run := &pumpRun{name: p.Name, ctx: ctx, ops: ops, target: target}
+	r.pumps = append(r.pumps, run)
+	r.streams[p.Source].Subscribe(run)
 	return nil
 }
 
