@@ -556,3 +556,6 @@ func daysIn(y, m int) int {
 	}
 	return 31
 }
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+func isDigit(c byte) bool  { return c >= '0' && c <= '9' }

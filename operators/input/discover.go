@@ -160,10 +160,10 @@ func (c *colStats) sqlType() string {
 // varcharLength rounds n up generously: the next power of two, 8..65535.
 func varcharLength(n int) int {
 	l := 8
-	for l < n && l < MaxCharLength {
+	for l < n && l < types.MaxCharLength {
 		l *= 2
 	}
-	return min(l, MaxCharLength)
+	return min(l, types.MaxCharLength)
 }
 
 // textKind classifies a string value (a JSON string or a CSV field).

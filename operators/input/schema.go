@@ -173,7 +173,7 @@ func compile(s Schema, opts DecoderOptions) (*compiled, error) {
 				}
 			}
 		}
-		t, err := ParseSQLType(col.SQLType)
+		t, err := types.Parse(col.SQLType)
 		if err != nil {
 			bad(where+".sqlType", "%v", err)
 		}

@@ -219,7 +219,7 @@ func TestErrorsPointAtTheUsersText(t *testing.T) {
 		{"CREATE TABLE", "CREATE TABLE t (a INT)", 1, 8, "not part of KDA SQL"},
 		{"a JavaScript function with RETURN", "CREATE FUNCTION f() RETURNS INT LANGUAGE JAVASCRIPT RETURN 1", 1, 53, "AS '<script>'"},
 		{"a bad CAST type", "SELECT STREAM CAST(a AS TEXT) FROM s", 1, 25, "unknown type TEXT"},
-		{"a VARCHAR too long", "CREATE STREAM s (a VARCHAR(70000))", 1, 28, "between 1 and 65534"},
+		{"a VARCHAR too long", "CREATE STREAM s (a VARCHAR(70000))", 1, 28, "between 1 and 65535"},
 		{"a bad unicode escape", `SELECT STREAM u&'\00zz' FROM s`, 1, 18, "invalid unicode escape"},
 		{"EXCEPT", "SELECT STREAM a FROM s EXCEPT SELECT STREAM a FROM t", 1, 24, "EXCEPT is not supported"},
 	}

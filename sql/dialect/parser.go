@@ -238,35 +238,19 @@ func (p *parser) typ() (types.Type, error) {
 		return types.Type{}, p.errAt(t, "expected a type name, found %s", describe(t))
 	}
 	p.i++
+	name := t.val
+	if name == "DOUBLE" && p.accept("PRECISION") {
+		name = "DOUBLE PRECISION"
+	}
+	if typ, ok := types.Lookup(name); ok {
+		return typ, nil
+	}
 	var typ types.Type
-	switch t.val {
-	case "BOOLEAN":
-		typ = types.TBoolean
-	case "TINYINT":
-		typ = types.TTinyInt
-	case "SMALLINT":
-		typ = types.TSmallInt
-	case "INTEGER", "INT":
-		typ = types.TInteger
-	case "BIGINT":
-		typ = types.TBigInt
-	case "REAL":
-		typ = types.TReal
-	case "DOUBLE":
-		p.accept("PRECISION")
-		typ = types.TDouble
-	case "FLOAT":
-		typ = types.TDouble
-	case "DATE":
-		typ = types.TDate
-	case "TIME":
-		typ = types.TTime
-	case "TIMESTAMP":
-		typ = types.TTimestamp
+	switch name {
 	case "DECIMAL", "DEC", "NUMERIC":
-		typ = types.Type{Kind: types.Decimal, Precision: 19}
+		typ = types.Type{Kind: types.Decimal, Precision: types.DefaultDecimalPrecision}
 		if p.acceptOp("(") {
-			prec, err := p.int("a precision", 1, 19)
+			prec, err := p.int("a precision", 1, types.MaxDecimalDigits)
 			if err != nil {
 				return typ, err
 			}
@@ -291,7 +275,7 @@ func (p *parser) typ() (types.Type, error) {
 			typ.Length = 1
 		}
 		if p.acceptOp("(") {
-			n, err := p.int("a length", 1, 65534)
+			n, err := p.int("a length", 1, types.MaxCharLength)
 			if err != nil {
 				return typ, err
 			}

@@ -9,7 +9,6 @@ import (
 	"github.com/xwb1989/sqlparser"
 
 	"github.com/kdaproject/kda/operators/expr"
-	"github.com/kdaproject/kda/operators/input"
 	"github.com/kdaproject/kda/sql/dialect"
 	"github.com/kdaproject/kda/sql/types"
 )
@@ -382,7 +381,7 @@ func (b *binder) funcExpr(n *sqlparser.FuncExpr) (expr.Expr, error) {
 		if !ok {
 			return nil, b.errAt(n, "CAST needs a type")
 		}
-		to, err := input.ParseSQLType(string(lit.Val))
+		to, err := types.Parse(string(lit.Val))
 		if err != nil {
 			return nil, b.errAt(n, "CAST: %v", err)
 		}

@@ -1,11 +1,9 @@
-package input
+package types
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/kdaproject/kda/sql/types"
 )
 
 // Bounds of the parameterised types. KDA documents 0 < n < 65535 for CHAR;
@@ -18,20 +16,20 @@ const (
 	DefaultDecimalPrecision = 19
 )
 
-// ParseSQLType parses a column type as written in an input schema:
+// Parse reads a type as SQL text (input schemas, CAST targets, configs):
 // BOOLEAN, TINYINT, SMALLINT, INTEGER | INT, BIGINT, REAL, FLOAT (= DOUBLE),
 // DOUBLE [PRECISION], DECIMAL | DEC | NUMERIC [(p[,s])], CHAR | CHARACTER
 // [(n)], VARCHAR | CHAR VARYING | CHARACTER VARYING (n), BINARY [(n)],
 // VARBINARY (n), DATE, TIME, TIMESTAMP, each optionally followed by NOT NULL.
 // Names are case-insensitive and words may be separated by any white space.
-func ParseSQLType(s string) (types.Type, error) {
+func Parse(s string) (Type, error) {
 	toks, err := typeTokens(s)
 	if err != nil {
-		return types.Type{}, fmt.Errorf("type %q: %w", s, err)
+		return Type{}, fmt.Errorf("type %q: %w", s, err)
 	}
 	t, err := parseTypeTokens(toks)
 	if err != nil {
-		return types.Type{}, fmt.Errorf("type %q: %w", s, err)
+		return Type{}, fmt.Errorf("type %q: %w", s, err)
 	}
 	return t, nil
 }
@@ -68,7 +66,21 @@ func typeTokens(s string) ([]string, error) {
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
 
-func parseTypeTokens(toks []string) (types.Type, error) {
+// simpleTypes are the type names without parameters.
+var simpleTypes = map[string]Type{
+	"BOOLEAN": TBoolean, "TINYINT": TTinyInt, "SMALLINT": TSmallInt, "INTEGER": TInteger, "INT": TInteger,
+	"BIGINT": TBigInt, "REAL": TReal, "FLOAT": TDouble, "DOUBLE": TDouble, "DOUBLE PRECISION": TDouble,
+	"DATE": TDate, "TIME": TTime, "TIMESTAMP": TTimestamp,
+}
+
+// Lookup returns the type a parameterless type name (upper case, words
+// separated by one space) stands for.
+func Lookup(name string) (Type, bool) {
+	t, ok := simpleTypes[name]
+	return t, ok
+}
+
+func parseTypeTokens(toks []string) (Type, error) {
 	// NOT NULL may close any type.
 	notNull := false
 	if n := len(toks); n >= 2 && toks[n-2] == "NOT" && toks[n-1] == "NULL" {
@@ -76,7 +88,7 @@ func parseTypeTokens(toks []string) (types.Type, error) {
 		toks = toks[:n-2]
 	}
 	if len(toks) == 0 {
-		return types.Type{}, fmt.Errorf("missing type name before NOT NULL")
+		return Type{}, fmt.Errorf("missing type name before NOT NULL")
 	}
 	// The name is the leading words; the parameters follow in parentheses.
 	nameEnd := 0
@@ -86,34 +98,20 @@ func parseTypeTokens(toks []string) (types.Type, error) {
 	name := strings.Join(toks[:nameEnd], " ")
 	params, err := typeParams(toks[nameEnd:])
 	if err != nil {
-		return types.Type{}, err
+		return Type{}, err
 	}
-	var t types.Type
+	if t, ok := Lookup(name); ok {
+		if len(params) > 0 {
+			return Type{}, fmt.Errorf("%s takes no parameters", name)
+		}
+		t.NotNull = notNull
+		return t, nil
+	}
 	switch name {
-	case "BOOLEAN":
-		t = types.TBoolean
-	case "TINYINT":
-		t = types.TTinyInt
-	case "SMALLINT":
-		t = types.TSmallInt
-	case "INTEGER", "INT":
-		t = types.TInteger
-	case "BIGINT":
-		t = types.TBigInt
-	case "REAL":
-		t = types.TReal
-	case "FLOAT", "DOUBLE", "DOUBLE PRECISION":
-		t = types.TDouble
-	case "DATE":
-		t = types.TDate
-	case "TIME":
-		t = types.TTime
-	case "TIMESTAMP":
-		t = types.TTimestamp
 	case "DECIMAL", "DEC", "NUMERIC":
-		t = types.Type{Kind: types.Decimal, Precision: DefaultDecimalPrecision}
+		t := Type{Kind: Decimal, Precision: DefaultDecimalPrecision}
 		if len(params) > 2 {
-			return types.Type{}, fmt.Errorf("%s takes at most (precision, scale)", name)
+			return Type{}, fmt.Errorf("%s takes at most (precision, scale)", name)
 		}
 		if len(params) >= 1 {
 			t.Precision = params[0]
@@ -122,54 +120,48 @@ func parseTypeTokens(toks []string) (types.Type, error) {
 			t.Scale = params[1]
 		}
 		if t.Precision < 1 || t.Precision > MaxDecimalDigits {
-			return types.Type{}, fmt.Errorf("precision %d is outside 1..%d", t.Precision, MaxDecimalDigits)
+			return Type{}, fmt.Errorf("precision %d is outside 1..%d", t.Precision, MaxDecimalDigits)
 		}
 		if t.Scale > t.Precision {
-			return types.Type{}, fmt.Errorf("scale %d exceeds precision %d", t.Scale, t.Precision)
+			return Type{}, fmt.Errorf("scale %d exceeds precision %d", t.Scale, t.Precision)
 		}
 		t.NotNull = notNull
 		return t, nil
 	case "CHAR", "CHARACTER", "BINARY":
-		k := types.Char
+		k := Char
 		if name == "BINARY" {
-			k = types.Binary
+			k = Binary
 		}
 		// Without a length, SQL gives CHAR(1).
 		return lengthType(name, k, params, 1, notNull)
 	case "VARCHAR", "CHAR VARYING", "CHARACTER VARYING", "VARBINARY":
-		k := types.Varchar
+		k := Varchar
 		if name == "VARBINARY" {
-			k = types.Varbinary
+			k = Varbinary
 		}
 		return lengthType(name, k, params, 0, notNull)
 	case "":
-		return types.Type{}, fmt.Errorf("missing type name")
-	default:
-		return types.Type{}, fmt.Errorf("unknown type %s", name)
+		return Type{}, fmt.Errorf("missing type name")
 	}
-	if len(params) > 0 {
-		return types.Type{}, fmt.Errorf("%s takes no parameters", name)
-	}
-	t.NotNull = notNull
-	return t, nil
+	return Type{}, fmt.Errorf("unknown type %s", name)
 }
 
-func lengthType(name string, k types.Kind, params []int, def int, notNull bool) (types.Type, error) {
+func lengthType(name string, k Kind, params []int, def int, notNull bool) (Type, error) {
 	n := def
 	switch len(params) {
 	case 0:
 		if def == 0 {
-			return types.Type{}, fmt.Errorf("%s needs a length, e.g. %s(64)", name, name)
+			return Type{}, fmt.Errorf("%s needs a length, e.g. %s(64)", name, name)
 		}
 	case 1:
 		n = params[0]
 	default:
-		return types.Type{}, fmt.Errorf("%s takes one length", name)
+		return Type{}, fmt.Errorf("%s takes one length", name)
 	}
 	if n < 1 || n > MaxCharLength {
-		return types.Type{}, fmt.Errorf("length %d is outside 1..%d", n, MaxCharLength)
+		return Type{}, fmt.Errorf("length %d is outside 1..%d", n, MaxCharLength)
 	}
-	return types.Type{Kind: k, Length: n, NotNull: notNull}, nil
+	return Type{Kind: k, Length: n, NotNull: notNull}, nil
 }
 
 // typeParams parses "(" n {"," n} ")" or nothing.
