@@ -15,12 +15,14 @@ import (
 //	r<sid:4><shard:4><lastCounter:8>     one put's records for one shard (see batch.go)
 //	t<sid:4><shard:4><arrivalMs:8><lastCounter:8>   time index, one entry per record value
 //	c<sid:4><consumer>\x00<shard:4>      a consumer's checkpoint (sequence number)
+//	a<key>                               application state (see txn.go), opaque to the store
 const (
 	prefixGlobal     = 'g'
 	prefixMeta       = 'm'
 	prefixRecords    = 'r'
 	prefixTimeIndex  = 't'
 	prefixCheckpoint = 'c'
+	prefixAppState   = 'a'
 )
 
 var (
@@ -56,6 +58,8 @@ func prefixEnd(p []byte) []byte {
 	}
 	return nil
 }
+
+func appStateKey(key string) []byte { return append([]byte{prefixAppState}, key...) }
 
 func recordKey(sid, shard uint32, lastCounter uint64) []byte {
 	return binary.BigEndian.AppendUint64(shardPrefix(prefixRecords, sid, shard), lastCounter)

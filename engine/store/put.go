@@ -25,6 +25,21 @@ type commitRequest struct {
 	groups []shardGroup
 	bytes  int
 	done   chan error
+	// A transaction (Store.Commit) carries its streams' records as parts and
+	// its application state as state; st is nil then. All of it goes into
+	// the same Pebble batch.
+	parts []*commitRequest
+	state map[string][]byte
+}
+
+// each calls f for every part of a request that carries records.
+func (r *commitRequest) each(f func(p *commitRequest)) {
+	if r.st != nil {
+		f(r)
+	}
+	for _, p := range r.parts {
+		f(p)
+	}
 }
 
 // shardGroup is the records of one put that go to one shard, in order.
@@ -212,29 +227,34 @@ func (s *Store) commitGroup(reqs []*commitRequest) {
 	b := s.db.NewBatch()
 	defer b.Close()
 	var err error
-	for _, r := range reqs {
-		for gi := range r.groups {
-			g := &r.groups[gi]
-			tip, ok := tips[g.sh]
-			if !ok {
-				tip = shardTip{last: g.sh.committed.Load(), arrivalMs: g.sh.lastArrivalMs.Load()}
-			}
-			arrival := max(nowMs, tip.arrivalMs)
-			g.first = tip.last + 1
-			last := tip.last + uint64(len(g.idx))
-			tips[g.sh] = shardTip{last: last, arrivalMs: arrival}
-			sid, idx := r.st.meta.ID, g.sh.meta.Index
-			key := recordKey(sid, idx, last)
-			op := b.SetDeferred(len(key), exactBatchSize(r.recs, g.idx))
-			copy(op.Key, key)
-			encodeBatch(op.Value[:0], arrival, r.recs, g.idx)
-			if e := op.Finish(); e != nil && err == nil {
-				err = e
-			}
-			if e := b.Set(timeKey(sid, idx, arrival, last), nil, nil); e != nil && err == nil {
-				err = e
-			}
+	for _, top := range reqs {
+		if e := writeAppState(b, top.state); e != nil && err == nil {
+			err = e
 		}
+		top.each(func(r *commitRequest) {
+			for gi := range r.groups {
+				g := &r.groups[gi]
+				tip, ok := tips[g.sh]
+				if !ok {
+					tip = shardTip{last: g.sh.committed.Load(), arrivalMs: g.sh.lastArrivalMs.Load()}
+				}
+				arrival := max(nowMs, tip.arrivalMs)
+				g.first = tip.last + 1
+				last := tip.last + uint64(len(g.idx))
+				tips[g.sh] = shardTip{last: last, arrivalMs: arrival}
+				sid, idx := r.st.meta.ID, g.sh.meta.Index
+				key := recordKey(sid, idx, last)
+				op := b.SetDeferred(len(key), exactBatchSize(r.recs, g.idx))
+				copy(op.Key, key)
+				encodeBatch(op.Value[:0], arrival, r.recs, g.idx)
+				if e := op.Finish(); e != nil && err == nil {
+					err = e
+				}
+				if e := b.Set(timeKey(sid, idx, arrival, last), nil, nil); e != nil && err == nil {
+					err = e
+				}
+			}
+		})
 	}
 	if err == nil {
 		err = b.Commit(pebble.Sync)
@@ -245,15 +265,17 @@ func (s *Store) commitGroup(reqs []*commitRequest) {
 			sh.committed.Store(tip.last)
 			sh.wake()
 		}
-		for _, r := range reqs {
-			n := 0
-			for _, g := range r.groups {
-				n += len(g.idx)
-				g.sh.winRecords.Add(uint64(len(g.idx)))
-				g.sh.winBytes.Add(uint64(g.bytes))
-			}
-			r.st.recordsIn.Add(uint64(n))
-			r.st.bytesIn.Add(uint64(r.bytes))
+		for _, top := range reqs {
+			top.each(func(r *commitRequest) {
+				n := 0
+				for _, g := range r.groups {
+					n += len(g.idx)
+					g.sh.winRecords.Add(uint64(len(g.idx)))
+					g.sh.winBytes.Add(uint64(g.bytes))
+				}
+				r.st.recordsIn.Add(uint64(n))
+				r.st.bytesIn.Add(uint64(r.bytes))
+			})
 		}
 	}
 	for _, r := range reqs {
