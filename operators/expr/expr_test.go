@@ -319,3 +319,53 @@ func TestRegistryTakesUserFunctions(t *testing.T) {
 		t.Error("registering over a built-in must fail")
 	}
 }
+
+func TestRegistryReplaceAndClone(t *testing.T) {
+	constant := func(v int32) ScalarFunc {
+		return ScalarFunc{
+			Name:  "k",
+			Check: func([]types.Type) (types.Type, error) { return types.TInteger, nil },
+			Eval: func(ec *EvalContext, _ []arrow.Array, n int) (arrow.Array, error) {
+				b := array.NewInt32Builder(ec.Mem)
+				defer b.Release()
+				for range n {
+					b.Append(v)
+				}
+				return b.NewArray(), nil
+			},
+		}
+	}
+	r := NewRegistry()
+	if err := r.Replace(constant(1)); err != nil {
+		t.Fatalf("Replace of a new name must register it: %v", err)
+	}
+	first, err := r.Call("K", cZ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := r.Clone()
+	if err := c.Replace(constant(2)); err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.Call("K", cZ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := render(t, first)[0]; got != "1" {
+		t.Errorf("a call bound before the replacement gives %s, want 1", got)
+	}
+	if got := render(t, second)[0]; got != "2" {
+		t.Errorf("the replacement gives %s, want 2", got)
+	}
+	if again, _ := r.Call("K", cZ); render(t, again)[0] != "1" {
+		t.Error("replacing in a clone changed the original")
+	}
+	if info, ok := c.Lookup("k"); !ok || info.Kind != "user" {
+		t.Errorf("Lookup(k) = %+v, %v", info, ok)
+	}
+	abs := constant(0)
+	abs.Name = "abs"
+	if err := r.Replace(abs); err == nil || !strings.Contains(err.Error(), "built-in") {
+		t.Errorf("replacing a built-in must fail, got %v", err)
+	}
+}

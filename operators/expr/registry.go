@@ -113,6 +113,38 @@ func (r *Registry) Register(f ScalarFunc) error {
 	return nil
 }
 
+// Replace adds a user function or replaces a user function of the same
+// name (CREATE OR REPLACE FUNCTION). Calls bound before keep the definition
+// they were bound with. A built-in function cannot be replaced.
+func (r *Registry) Replace(f ScalarFunc) error {
+	if old, ok := r.Lookup(f.Name); ok {
+		if old.Kind != "user" {
+			return fmt.Errorf("replace function %s: it is a built-in %s function", old.Name, old.Kind)
+		}
+		delete(r.funcs, old.Name)
+	}
+	return r.Register(f)
+}
+
+// Lookup describes the function or operator called name (case insensitive).
+func (r *Registry) Lookup(name string) (FunctionInfo, bool) {
+	f, ok := r.funcs[strings.ToUpper(name)]
+	if !ok {
+		return FunctionInfo{}, false
+	}
+	return f.info, true
+}
+
+// Clone returns a registry with the same functions, to which Register and
+// Replace add without changing r.
+func (r *Registry) Clone() *Registry {
+	c := &Registry{funcs: make(map[string]*function, len(r.funcs))}
+	for k, v := range r.funcs {
+		c.funcs[k] = v
+	}
+	return c
+}
+
 // Call resolves a function or operator of the registry by name (case
 // insensitive) and checks its arguments.
 func (r *Registry) Call(name string, args ...Expr) (Expr, error) {
