@@ -124,6 +124,8 @@ type planner struct {
 func Plan(prog *dialect.Program, inputs []Input, opts Options) (*Application, error) {
 	if opts.Functions == nil {
 		opts.Functions = expr.NewRegistry()
+	} else {
+		opts.Functions = opts.Functions.Clone() // CREATE FUNCTION adds to it
 	}
 	p := &planner{prog: prog, opts: opts, streams: map[string]*Stream{}, app: &Application{}, pumps: map[string]bool{}}
 	for _, in := range inputs {
@@ -145,7 +147,7 @@ func Plan(prog *dialect.Program, inputs []Input, opts Options) (*Application, er
 				p.app.Previews = append(p.app.Previews, pump)
 			}
 		case *dialect.CreateFunction:
-			err = p.errAt(s.Pos, "CREATE FUNCTION is not supported yet")
+			err = p.createFunction(s)
 		default:
 			err = fmt.Errorf("unknown statement %T", st)
 		}
