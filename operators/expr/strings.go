@@ -288,21 +288,23 @@ func validTrimMode(m string) bool {
 	return false
 }
 
+// initcap upper-cases the first character of each space-delimited word
+// and lower-cases the rest, as the SR INITCAP page says: punctuation inside
+// a word does not start a new one ('wide-world' -> 'Wide-world').
 func initcap(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	start := true
 	for _, r := range s {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			if start {
-				b.WriteRune(unicode.ToUpper(r))
-			} else {
-				b.WriteRune(unicode.ToLower(r))
-			}
-			start = false
-		} else {
+		switch {
+		case unicode.IsSpace(r):
 			b.WriteRune(r)
 			start = true
+		case start:
+			b.WriteRune(unicode.ToUpper(r))
+			start = false
+		default:
+			b.WriteRune(unicode.ToLower(r))
 		}
 	}
 	return b.String()
