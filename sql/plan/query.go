@@ -112,9 +112,6 @@ func (p *planner) planSelect(q *dialect.Query, sel *sqlparser.Select) (*selected
 	if block == nil {
 		block = &dialect.Block{}
 	}
-	if block.OrderWithin != nil || len(sel.OrderBy) > 0 {
-		return nil, p.errAt(qpos(sel.OrderBy[0]), "ORDER BY on a stream is not supported yet")
-	}
 	if sel.Limit != nil {
 		return nil, p.errAt(qpos(sel), "LIMIT is not supported on a stream")
 	}
@@ -199,6 +196,9 @@ func (p *planner) project(q *dialect.Query, sel *sqlparser.Select, s *selected, 
 		}
 		return n
 	}
+	if err := p.planOrder(q, sel, s, b, input); err != nil {
+		return nil, err
+	}
 	for i, se := range sel.SelectExprs {
 		switch it := se.(type) {
 		case *sqlparser.StarExpr:
@@ -224,7 +224,10 @@ func (p *planner) project(q *dialect.Query, sel *sqlparser.Select, s *selected, 
 				continue // the row's time, not a column
 			}
 			if alias == types.RowtimeName {
-				return nil, b.errAt(it, "setting ROWTIME with AS ROWTIME needs ORDER BY ... WITHIN, which is not supported yet")
+				if timeSortsRowtime(q, sel) {
+					continue // ORDER BY ... WITHIN has set the row's time
+				}
+				return nil, b.errAt(it, "setting ROWTIME with AS ROWTIME needs ORDER BY <the same expression> WITHIN INTERVAL ...")
 			}
 			x, err := b.bind(it.Expr)
 			if err != nil {
