@@ -194,20 +194,32 @@ func (r *Runtime) Push(recs []input.Record) error {
 			return err
 		}
 	} else {
-		parts := make([][]input.Record, len(r.inputs))
-		for _, rec := range recs {
-			h := fnv.New32a()
-			h.Write([]byte(rec.ShardID))
-			i := int(h.Sum32() % uint32(len(r.inputs)))
-			parts[i] = append(parts[i], rec)
-		}
-		for i, part := range parts {
-			if err := r.pushTo(r.inputs[i], part); err != nil {
-				return err
+		// Runs of consecutive records bound for the same input stream are
+		// pushed in order, so rows enter the streams in ROWTIME order and a
+		// stream fed by pumps from several inputs sees them in order too.
+		start, cur := 0, -1
+		for i, rec := range recs {
+			in := r.inputFor(rec.ShardID)
+			if cur >= 0 && in != cur {
+				if err := r.pushTo(r.inputs[cur], recs[start:i]); err != nil {
+					return err
+				}
+				start = i
 			}
+			cur = in
+		}
+		if err := r.pushTo(r.inputs[cur], recs[start:]); err != nil {
+			return err
 		}
 	}
 	return r.errors.Flush(r.mem)
+}
+
+// inputFor chooses the input stream of a shard's records.
+func (r *Runtime) inputFor(shardID string) int {
+	h := fnv.New32a()
+	h.Write([]byte(shardID))
+	return int(h.Sum32() % uint32(len(r.inputs)))
 }
 
 func (r *Runtime) pushTo(s *pipeline.Stream, recs []input.Record) error {

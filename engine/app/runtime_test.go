@@ -1,0 +1,63 @@
+package app
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kdaproject/kda/operators/input"
+)
+
+func TestInputParallelismSpreadsShardsOverInputStreams(t *testing.T) {
+	def := Definition{Name: "par", SQL: `
+CREATE STREAM ALL_ROWS (k VARCHAR(8), via VARCHAR(32));
+CREATE PUMP P1 AS INSERT INTO ALL_ROWS SELECT STREAM K, 'one' FROM SOURCE_SQL_STREAM_001;
+CREATE PUMP P2 AS INSERT INTO ALL_ROWS SELECT STREAM K, 'two' FROM SOURCE_SQL_STREAM_002;`}
+	def.Input.Parallelism = 2
+	def.Input.Schema = input.Schema{RecordFormat: input.RecordFormat{Type: "JSON"}, Columns: []input.Column{{Name: "K", SQLType: "VARCHAR(8)", Mapping: "$.k"}}}
+	rt, err := Compile(def, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	var out bytes.Buffer
+	if err := rt.Subscribe("ALL_ROWS", &JSONLines{W: &out}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.UnixMilli(1000).UTC()
+	var recs []input.Record
+	for i, shard := range []string{"shardId-000000000000", "shardId-000000000001", "shardId-000000000002", "shardId-000000000003"} {
+		for j := 0; j < 2; j++ {
+			recs = append(recs, input.Record{Data: []byte(`{"k":"` + shard[len(shard)-1:] + `"}`), Rowtime: at.Add(time.Duration(i) * time.Millisecond), ArrivalTime: at, ShardID: shard})
+		}
+	}
+	if err := rt.Replay(recs, ReplayOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	byShard := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		k := line[strings.Index(line, `"K":"`)+5:][:1]
+		via := "one"
+		if strings.Contains(line, `"VIA":"two"`) {
+			via = "two"
+		}
+		if prev, ok := byShard[k]; ok && prev != via {
+			t.Fatalf("shard %s went to both input streams", k)
+		}
+		byShard[k] = via
+	}
+	if len(byShard) != 4 {
+		t.Fatalf("rows of %d shards, want 4:\n%s", len(byShard), out.String())
+	}
+	vias := map[string]bool{}
+	for _, v := range byShard {
+		vias[v] = true
+	}
+	if !vias["one"] || !vias["two"] {
+		t.Fatalf("four shards all went to one input stream: %v", byShard)
+	}
+	if got := strings.Join(rt.StreamNames()[:2], ","); got != "SOURCE_SQL_STREAM_001,SOURCE_SQL_STREAM_002" {
+		t.Errorf("input streams %s", got)
+	}
+}
