@@ -35,21 +35,12 @@ func (s *Store) addShard(st *stream, start, end u128, parents []uint32, nowMs in
 // SplitShard closes a shard and opens two children: one from its starting
 // hash key to newStartingHashKey-1, one from newStartingHashKey to its end.
 func (s *Store) SplitShard(streamName, shardID, newStartingHashKey string) error {
-	done, err := s.begin()
-	if err != nil {
-		return err
-	}
-	defer done()
-	st, err := s.lookup(streamName)
-	if err != nil {
-		return err
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if err := s.splitLocked(st, shardID, newStartingHashKey, true); err != nil {
-		return err
-	}
-	return s.transition(st, StatusUpdating)
+	return s.updateStream(streamName, func(st *stream) error {
+		if err := s.splitLocked(st, shardID, newStartingHashKey, true); err != nil {
+			return err
+		}
+		return s.transition(st, StatusUpdating)
+	})
 }
 
 func (s *Store) splitLocked(st *stream, shardID, newStartingHashKey string, byUser bool) error {
@@ -107,50 +98,41 @@ func (s *Store) openShardsWith(st *stream) int {
 // MergeShards closes two adjacent open shards and opens one child covering
 // both ranges, whose parents are shardID and adjacentShardID.
 func (s *Store) MergeShards(streamName, shardID, adjacentShardID string) error {
-	done, err := s.begin()
-	if err != nil {
-		return err
-	}
-	defer done()
-	st, err := s.lookup(streamName)
-	if err != nil {
-		return err
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.meta.Mode == ModeOnDemand {
-		return errf(CodeValidation, "MergeShards is not supported for stream %s because it is in ON_DEMAND mode.", st.meta.Name)
-	}
-	if err := s.reshardable(st); err != nil {
-		return err
-	}
-	a, err := s.shardOf(st, shardID)
-	if err != nil {
-		return err
-	}
-	b, err := s.shardOf(st, adjacentShardID)
-	if err != nil {
-		return err
-	}
-	if a.meta.Closed || b.meta.Closed {
-		return errf(CodeResourceInUse, "Shards %s and %s in stream %s under account %s have already been merged or split, and thus are not eligible for merging.", shardID, adjacentShardID, st.meta.Name, s.opts.AccountID)
-	}
-	lo, hi := a, b
-	if u128(b.meta.StartHash).cmp(u128(a.meta.StartHash)) < 0 {
-		lo, hi = b, a
-	}
-	if a == b || u128(lo.meta.EndHash).add64(1) != u128(hi.meta.StartHash) {
-		return errf(CodeInvalidArgument, "Shards %s and %s in stream %s under account %s are not an adjacent pair of shards eligible for merging", shardID, adjacentShardID, st.meta.Name, s.opts.AccountID)
-	}
-	nowMs := s.now().UnixMilli()
-	s.closeShard(a, nowMs)
-	s.closeShard(b, nowMs)
-	s.addShard(st, u128(lo.meta.StartHash), u128(hi.meta.EndHash), []uint32{a.meta.Index, b.meta.Index}, nowMs)
-	st.rebuildRouting()
-	if err := s.saveMeta(st); err != nil {
-		return err
-	}
-	return s.transition(st, StatusUpdating)
+	return s.updateStream(streamName, func(st *stream) error {
+		if st.meta.Mode == ModeOnDemand {
+			return errf(CodeValidation, "MergeShards is not supported for stream %s because it is in ON_DEMAND mode.", st.meta.Name)
+		}
+		if err := s.reshardable(st); err != nil {
+			return err
+		}
+		a, err := s.shardOf(st, shardID)
+		if err != nil {
+			return err
+		}
+		b, err := s.shardOf(st, adjacentShardID)
+		if err != nil {
+			return err
+		}
+		if a.meta.Closed || b.meta.Closed {
+			return errf(CodeResourceInUse, "Shards %s and %s in stream %s under account %s have already been merged or split, and thus are not eligible for merging.", shardID, adjacentShardID, st.meta.Name, s.opts.AccountID)
+		}
+		lo, hi := a, b
+		if u128(b.meta.StartHash).cmp(u128(a.meta.StartHash)) < 0 {
+			lo, hi = b, a
+		}
+		if a == b || u128(lo.meta.EndHash).add64(1) != u128(hi.meta.StartHash) {
+			return errf(CodeInvalidArgument, "Shards %s and %s in stream %s under account %s are not an adjacent pair of shards eligible for merging", shardID, adjacentShardID, st.meta.Name, s.opts.AccountID)
+		}
+		nowMs := s.now().UnixMilli()
+		s.closeShard(a, nowMs)
+		s.closeShard(b, nowMs)
+		s.addShard(st, u128(lo.meta.StartHash), u128(hi.meta.EndHash), []uint32{a.meta.Index, b.meta.Index}, nowMs)
+		st.rebuildRouting()
+		if err := s.saveMeta(st); err != nil {
+			return err
+		}
+		return s.transition(st, StatusUpdating)
+	})
 }
 
 // UpdateShardCount rescales a PROVISIONED stream to target shards of equal
@@ -229,29 +211,20 @@ func (s *Store) UpdateShardCount(streamName string, target int) (UpdateShardCoun
 
 // UpdateStreamMode switches a stream between PROVISIONED and ON_DEMAND.
 func (s *Store) UpdateStreamMode(streamName string, mode StreamMode) error {
-	done, err := s.begin()
-	if err != nil {
-		return err
-	}
-	defer done()
 	if mode != ModeProvisioned && mode != ModeOnDemand {
 		return errf(CodeValidation, "1 validation error detected: Value '%s' at 'streamModeDetails.streamMode' failed to satisfy constraint: Member must satisfy enum value set: [PROVISIONED, ON_DEMAND]", mode)
 	}
-	st, err := s.lookup(streamName)
-	if err != nil {
-		return err
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if err := s.reshardable(st); err != nil {
-		return err
-	}
-	if st.meta.Mode == mode {
-		return errf(CodeInvalidArgument, "Stream %s under account %s is already in %s mode.", st.meta.Name, s.opts.AccountID, mode)
-	}
-	st.meta.Mode = mode
-	if err := s.saveMeta(st); err != nil {
-		return err
-	}
-	return s.transition(st, StatusUpdating)
+	return s.updateStream(streamName, func(st *stream) error {
+		if err := s.reshardable(st); err != nil {
+			return err
+		}
+		if st.meta.Mode == mode {
+			return errf(CodeInvalidArgument, "Stream %s under account %s is already in %s mode.", st.meta.Name, s.opts.AccountID, mode)
+		}
+		st.meta.Mode = mode
+		if err := s.saveMeta(st); err != nil {
+			return err
+		}
+		return s.transition(st, StatusUpdating)
+	})
 }

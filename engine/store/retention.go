@@ -20,38 +20,29 @@ func (s *Store) DecreaseRetention(streamName string, hours int) error {
 }
 
 func (s *Store) setRetention(streamName string, hours int, increase bool) error {
-	done, err := s.begin()
-	if err != nil {
-		return err
-	}
-	defer done()
 	if hours < minRetentionHours {
 		return errf(CodeInvalidArgument, "Minimum allowed retention period is %d hours. Requested retention period (%d hours) is too short.", minRetentionHours, hours)
 	}
 	if hours > maxRetentionHours {
 		return errf(CodeInvalidArgument, "Maximum allowed retention period is %d hours. Requested retention period (%d hours) is too long.", maxRetentionHours, hours)
 	}
-	st, err := s.lookup(streamName)
-	if err != nil {
-		return err
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if err := s.reshardable(st); err != nil {
-		return err
-	}
-	cur := st.meta.RetentionHours
-	if increase && hours < cur {
-		return errf(CodeInvalidArgument, "Requested retention period (%d hours) for stream %s can not be shorter than existing retention period (%d hours). Use DecreaseRetentionPeriod API.", hours, streamName, cur)
-	}
-	if !increase && hours > cur {
-		return errf(CodeInvalidArgument, "Requested retention period (%d hours) for stream %s can not be longer than existing retention period (%d hours). Use IncreaseRetentionPeriod API.", hours, streamName, cur)
-	}
-	st.meta.RetentionHours = hours
-	if err := s.saveMeta(st); err != nil {
-		return err
-	}
-	return s.transition(st, StatusUpdating)
+	return s.updateStream(streamName, func(st *stream) error {
+		if err := s.reshardable(st); err != nil {
+			return err
+		}
+		cur := st.meta.RetentionHours
+		if increase && hours < cur {
+			return errf(CodeInvalidArgument, "Requested retention period (%d hours) for stream %s can not be shorter than existing retention period (%d hours). Use DecreaseRetentionPeriod API.", hours, streamName, cur)
+		}
+		if !increase && hours > cur {
+			return errf(CodeInvalidArgument, "Requested retention period (%d hours) for stream %s can not be longer than existing retention period (%d hours). Use IncreaseRetentionPeriod API.", hours, streamName, cur)
+		}
+		st.meta.RetentionHours = hours
+		if err := s.saveMeta(st); err != nil {
+			return err
+		}
+		return s.transition(st, StatusUpdating)
+	})
 }
 
 func (s *Store) retentionLoop() {

@@ -271,6 +271,23 @@ func validateStreamName(name string) error {
 	return nil
 }
 
+// updateStream runs fn with the named stream locked for writing, guarded
+// against a concurrent Close.
+func (s *Store) updateStream(name string, fn func(st *stream) error) error {
+	done, err := s.begin()
+	if err != nil {
+		return err
+	}
+	defer done()
+	st, err := s.lookup(name)
+	if err != nil {
+		return err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return fn(st)
+}
+
 // lookup returns a stream by name for reading or writing its metadata.
 func (s *Store) lookup(name string) (*stream, error) {
 	if err := validateStreamName(name); err != nil {

@@ -35,34 +35,25 @@ func validateTags(tags map[string]string, existing int) error {
 
 // AddTags adds or overwrites tags on a stream.
 func (s *Store) AddTags(streamName string, tags map[string]string) error {
-	done, err := s.begin()
-	if err != nil {
-		return err
-	}
-	defer done()
-	st, err := s.lookup(streamName)
-	if err != nil {
-		return err
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	added := 0
-	for k := range tags {
-		if _, ok := st.meta.Tags[k]; !ok {
-			added++
+	return s.updateStream(streamName, func(st *stream) error {
+		added := 0
+		for k := range tags {
+			if _, ok := st.meta.Tags[k]; !ok {
+				added++
+			}
 		}
-	}
-	if len(tags) == 0 {
-		return errf(CodeValidation, "1 validation error detected: Value '{}' at 'tags' failed to satisfy constraint: Member must have length greater than or equal to 1")
-	}
-	if err := validateTags(tags, len(st.meta.Tags)+added-len(tags)); err != nil {
-		return err
-	}
-	if st.meta.Tags == nil {
-		st.meta.Tags = map[string]string{}
-	}
-	maps.Copy(st.meta.Tags, tags)
-	return s.saveMeta(st)
+		if len(tags) == 0 {
+			return errf(CodeValidation, "1 validation error detected: Value '{}' at 'tags' failed to satisfy constraint: Member must have length greater than or equal to 1")
+		}
+		if err := validateTags(tags, len(st.meta.Tags)+added-len(tags)); err != nil {
+			return err
+		}
+		if st.meta.Tags == nil {
+			st.meta.Tags = map[string]string{}
+		}
+		maps.Copy(st.meta.Tags, tags)
+		return s.saveMeta(st)
+	})
 }
 
 // RemoveTags removes tags by key; unknown keys are ignored.
