@@ -542,7 +542,14 @@ func formatDate(days int32) string {
 }
 
 func formatTime(ms int32) string {
-	return time.UnixMilli(int64(ms)).UTC().Format("15:04:05")
+	// Like formatTimestamp: TIME has millisecond precision, so the
+	// milliseconds are written when they are not zero (a TIME cast to
+	// VARCHAR and back keeps its value).
+	t := time.UnixMilli(int64(ms)).UTC()
+	if ms%1000 != 0 {
+		return t.Format("15:04:05.000")
+	}
+	return t.Format("15:04:05")
 }
 
 // formatTimestamp writes 'yyyy-MM-dd HH:mm:ss' with '.SSS' when the

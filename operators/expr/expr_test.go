@@ -226,7 +226,13 @@ func TestCast(t *testing.T) {
 		{"DOUBLE to DECIMAL", func() Expr { return must(Cast(cD, dec)) }, "1.50|-2.00|NULL|0.00"},
 		{"DECIMAL to INTEGER truncates", func() Expr { return must(Cast(lit("-12.75", dec), types.TInteger)) }, "-12"},
 		{"TIMESTAMP to DATE", func() Expr { return must(Cast(cTS, types.TDate)) }, "2024-03-05|2024-03-05|NULL|2024-03-05"},
-		{"TIMESTAMP to TIME", func() Expr { return must(Cast(cTS, types.TTime)) }, "13:45:30|13:45:30|NULL|13:45:30"},
+		{"TIMESTAMP to TIME", func() Expr { return must(Cast(cTS, types.TTime)) }, "13:45:30.123|13:45:30.123|NULL|13:45:30.123"},
+		{"TIME to VARCHAR keeps milliseconds", func() Expr {
+			return must(Cast(must(Cast(s("06:07:08.5"), types.TTime)), types.Type{Kind: types.Varchar}))
+		}, "06:07:08.500"},
+		{"TIME to VARCHAR without milliseconds", func() Expr {
+			return must(Cast(must(Cast(s("06:07:08"), types.TTime)), types.Type{Kind: types.Varchar}))
+		}, "06:07:08"},
 		{"INTERVAL to BIGINT is milliseconds", func() Expr { return must(Cast(ival(time.Minute), types.TBigInt)) }, "60000"},
 		{"VARCHAR to INTERVAL", func() Expr { return must(Cast(s("1 02:03:04.5"), types.TInterval)) }, "1 02:03:04.500"},
 		{"BOOLEAN to VARCHAR", func() Expr { return must(Cast(cB, types.Type{Kind: types.Varchar})) }, "TRUE|FALSE|NULL|TRUE"},

@@ -68,7 +68,7 @@ func TestDatetimeFunctions(t *testing.T) {
 	runCases(t, []evalCase{
 		{"CURRENT_TIMESTAMP is the query start", func() Expr { return call("CURRENT_TIMESTAMP") }, "2024-03-05 13:45:30.123"},
 		{"CURRENT_DATE", func() Expr { return call("CURRENT_DATE") }, "2024-03-05"},
-		{"LOCALTIME", func() Expr { return call("LOCALTIME") }, "13:45:30"},
+		{"LOCALTIME", func() Expr { return call("LOCALTIME") }, "13:45:30.123"},
 		{"CURRENT_ROW_TIMESTAMP reads the clock", func() Expr { return call("CURRENT_ROW_TIMESTAMP") }, "2024-03-05 14:45:30.123"},
 		{"UNIX_TIMESTAMP is epoch milliseconds", func() Expr { return call("UNIX_TIMESTAMP", cTS) }, "1709646330123|1709646330123|NULL|1709646330123"},
 		{"TO_TIMESTAMP", func() Expr { return call("TO_TIMESTAMP", i64(0)) }, "1970-01-01 00:00:00"},
