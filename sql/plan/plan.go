@@ -109,6 +109,8 @@ func (p *Pump) Build(ctx *operators.Context, emit operators.Emit) ([]operators.O
 type Options struct {
 	// Functions resolves function names; default the built-in registry.
 	Functions *expr.Registry
+	// EventTime configures GROUP BY TUMBLE/HOP/SESSION (see eventtime.go).
+	EventTime EventTimeOptions
 }
 
 // planner holds what planning one program needs.

@@ -568,6 +568,9 @@ func (p *planner) postBinder(in *binder, out types.Schema, calls []*aggCall, agg
 
 // planGrouped plans a tumbling GROUP BY or a stagger window.
 func (p *planner) planGrouped(q *dialect.Query, sel *sqlparser.Select, s *selected, in *binder, kind groupKind, stagger *dialect.StaggerSpec) (*selected, error) {
+	if call := groupWindowCall(sel); kind == groupTumbling && call != nil {
+		return p.planEventTime(q, sel, s, in, call) // eventtime.go
+	}
 	var items []sqlparser.Expr
 	for _, se := range sel.SelectExprs {
 		if ae, ok := se.(*sqlparser.AliasedExpr); ok {
