@@ -10,13 +10,17 @@
 //
 // Every store operation (create, describe, put, iterators, resharding,
 // retention, consumers) is available on *Engine through the embedded
-// *store.Store; SQL applications will hang off the engine as they arrive.
+// *store.Store. SQL applications run inside the engine: eng.Apps() creates,
+// updates, starts and stops them; the engine starts the ones meant to run
+// when it opens and stops them after a final checkpoint when it closes.
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
+	"github.com/kdaproject/kda/engine/app"
 	"github.com/kdaproject/kda/engine/store"
 )
 
@@ -24,12 +28,15 @@ import (
 type Options struct {
 	// Store configures the shard store; see store.Options for defaults.
 	Store store.Options
+	// Apps configures the application manager; see app.ManagerOptions.
+	Apps app.ManagerOptions
 }
 
 // Engine is an open kda data directory.
 type Engine struct {
 	*store.Store
-	dir string
+	dir  string
+	apps *app.Manager
 }
 
 // Open opens (or creates) the data directory dir.
@@ -41,11 +48,22 @@ func Open(dir string, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{Store: st, dir: dir}, nil
+	apps, err := app.NewManager(st, opts.Apps)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("load applications: %w", err)
+	}
+	return &Engine{Store: st, dir: dir, apps: apps}, nil
 }
+
+// Apps is the engine's SQL application manager.
+func (e *Engine) Apps() *app.Manager { return e.apps }
 
 // Dir is the engine's data directory.
 func (e *Engine) Dir() string { return e.dir }
 
-// Close flushes and closes everything the engine holds.
-func (e *Engine) Close() error { return e.Store.Close() }
+// Close stops the running applications after a final checkpoint, then
+// flushes and closes the store.
+func (e *Engine) Close() error {
+	return errors.Join(e.apps.Close(), e.Store.Close())
+}

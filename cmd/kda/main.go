@@ -120,6 +120,7 @@ and shared config, else static dummy keys (kda accepts any keys unless
 		newBenchCmd(a),
 		newRunCmd(a),
 		newExplainCmd(a),
+		newAppCmd(a),
 	)
 	return root
 }

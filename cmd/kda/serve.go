@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kdaproject/kda/connectors/kinesisapi"
+	kdaapp "github.com/kdaproject/kda/engine/app"
 	"github.com/kdaproject/kda/engine/store"
 )
 
@@ -42,6 +43,11 @@ func newServeCmd(a *app) *cobra.Command {
   GET  /metrics              Prometheus metrics, per stream
   GET|PUT /v1/streams/{stream}/consumers/{consumer}/checkpoints
                              consumer checkpoints (used by "kda tail --consumer")
+  /v1/apps[/{name}[/start|/stop]]
+                             SQL applications (used by "kda app")
+
+Applications run inside the server, reading kda streams; the ones left
+running start again, from their last checkpoint, when the server starts.
 
 Data lives under --data (default ./kda-data). SIGINT or SIGTERM stops
 accepting connections, lets in-flight requests finish and syncs the store.
@@ -91,11 +97,19 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	if err != nil {
 		return openDataErr(dataDir, err)
 	}
+	// SQL applications meant to run start now, from their last checkpoint.
+	apps, err := kdaapp.NewManager(st, kdaapp.ManagerOptions{Logger: logger.With("component", "apps")})
+	if err != nil {
+		_ = st.Close()
+		return fmt.Errorf("load applications in %s: %w", dataDir, err)
+	}
 	closeStore := func() error {
+		// Applications take a final checkpoint before the store closes.
+		aerr := apps.Close()
 		if err := st.Close(); err != nil {
-			return fmt.Errorf("close store in %s: %w", dataDir, err)
+			return errors.Join(aerr, fmt.Errorf("close store in %s: %w", dataDir, err))
 		}
-		return nil
+		return aerr
 	}
 
 	ln, err := net.Listen("tcp", f.listen)
@@ -128,6 +142,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		BaseContext: func(net.Listener) context.Context { return reqCtx },
 		Handler: newServerHandler(serverConfig{
 			store:     st,
+			apps:      apps,
 			api:       api,
 			accessKey: f.accessKey,
 			secretKey: f.secretKey,

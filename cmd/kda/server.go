@@ -14,13 +14,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kdaproject/kda/connectors/kinesisapi"
+	kdaapp "github.com/kdaproject/kda/engine/app"
 	"github.com/kdaproject/kda/engine/store"
 )
 
 // serverConfig is what the HTTP front of `kda serve` needs.
 type serverConfig struct {
 	store     *store.Store
-	api       http.Handler // the Kinesis-compatible API
+	apps      *kdaapp.Manager // SQL applications; nil serves none
+	api       http.Handler    // the Kinesis-compatible API
 	accessKey string       // when set, /v1 routes need SigV4 with these keys
 	secretKey string
 	logger    *slog.Logger
@@ -52,6 +54,7 @@ func newServerHandler(cfg serverConfig) http.Handler {
 		metrics.ServeHTTP(w, r)
 	})
 	mux.HandleFunc("/v1/streams/{stream}/consumers/{consumer}/checkpoints", cfg.checkpoints)
+	cfg.registerApps(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeRESTError(w, http.StatusNotFound, "NotFound", "no route for "+r.Method+" "+r.URL.Path+
 			"; Kinesis API calls need an X-Amz-Target header")

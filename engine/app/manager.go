@@ -29,6 +29,9 @@ var (
 	ErrNotFound = errors.New("application not found")
 	ErrExists   = errors.New("application already exists")
 	ErrInvalid  = errors.New("invalid application")
+	// ErrCannotStart: the definition is fine but the application cannot
+	// run now, e.g. its input stream does not exist.
+	ErrCannotStart = errors.New("cannot start application")
 )
 
 // ManagerOptions configures a Manager.
@@ -304,7 +307,7 @@ func (m *Manager) Start(name, from string) (Description, error) {
 		}
 	}
 	if err := m.launch(a, runConfig{reset: from != "", position: from}); err != nil {
-		return Description{}, fmt.Errorf("start application %s: %w", name, err)
+		return Description{}, fmt.Errorf("%w %s: %w", ErrCannotStart, name, err)
 	}
 	if a.rec.Desired != StatusRunning {
 		a.rec.Desired = StatusRunning
@@ -371,7 +374,7 @@ func (m *Manager) Update(name string, def Definition) (Description, error) {
 	}
 	if a.rec.Desired == StatusRunning {
 		if err := m.launch(a, runConfig{}); err != nil {
-			return m.describe(a), fmt.Errorf("application %s updated to version %d but could not start: %w", name, a.rec.Version, err)
+			return m.describe(a), fmt.Errorf("%w %s (updated to version %d): %w", ErrCannotStart, name, a.rec.Version, err)
 		}
 	}
 	return m.describe(a), nil
