@@ -380,6 +380,7 @@ func (e *EventTime) assign(i int, v int64) bool {
 		if start+e.size+e.lateness > e.wm {
 			w := e.window(start)
 			e.cur = w
+			e.gids[j][i] = 0
 			w.table.assign(e.keys, i, i+1, e.gids[j], e.alloc)
 			took = true
 		}
@@ -457,9 +458,11 @@ func (e *EventTime) stage(start, end int64, g int32) {
 // sessions it bridges; it reports false when the row would only make a
 // session that is already due (late).
 func (e *EventTime) addSession(i int, v int64) bool {
-	gid := []int32{0}
-	e.table.assign(e.keys, i, i+1, gid, e.alloc)
-	g := gid[0]
+	gids := e.gids[0]
+	gids[i] = 0
+	e.table.assign(e.keys, i, i+1, gids, e.alloc)
+	g := gids[i]
+	gids[i] = -1 // session rows are aggregated when the session fires
 	list := e.sessions[g]
 	lo, hi := v, v+e.gap
 	var merged *session

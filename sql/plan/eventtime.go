@@ -228,7 +228,7 @@ func (p *planner) planEventTime(q *dialect.Query, sel *sqlparser.Select, s *sele
 						same = sqlparser.String(unaliased(f.Exprs[i])) == argText[i]
 					}
 					if !same {
-						return nil, false, b.errAt(f, "%s must repeat the arguments of the GROUP BY's %s", n, sqlparser.String(call))
+						return nil, false, b.errAt(f, "%s must have the same arguments as the GROUP BY's %s(...)", n, fname)
 					}
 					c := 1
 					if bound == "END" {
