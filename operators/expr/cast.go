@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -647,7 +648,12 @@ func castFromString(ec *EvalContext, a *array.String, to types.Type) arrow.Array
 		iv := make([]int64, n)
 		parseFixed(nil, func(s string) (int64, error) {
 			v, err := strconv.ParseInt(s, 10, 64)
-			if err == nil && !fitsKind(v, to.Kind) {
+			switch {
+			case errors.Is(err, strconv.ErrRange):
+				err = fmt.Errorf("out of range")
+			case err != nil:
+				err = fmt.Errorf("not an integer")
+			case !fitsKind(v, to.Kind):
 				err = fmt.Errorf("out of range")
 			}
 			return v, err
@@ -672,7 +678,7 @@ func castFromString(ec *EvalContext, a *array.String, to types.Type) arrow.Array
 			}
 			v, err := strconv.ParseFloat(strings.TrimSpace(a.Value(i)), 64)
 			if err != nil {
-				bad(i, err)
+				bad(i, fmt.Errorf("not a number"))
 				continue
 			}
 			o.vals[i] = v
