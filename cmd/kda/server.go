@@ -23,7 +23,7 @@ type serverConfig struct {
 	store     *store.Store
 	apps      *kdaapp.Manager // SQL applications; nil serves none
 	api       http.Handler    // the Kinesis-compatible API
-	accessKey string       // when set, /v1 routes need SigV4 with these keys
+	accessKey string          // when set, /v1 routes need SigV4 with these keys
 	secretKey string
 	logger    *slog.Logger
 	started   time.Time

@@ -225,7 +225,9 @@ func TestBadDefinitionsNameWhatIsWrong(t *testing.T) {
 		mut  func(*Definition)
 		want string
 	}{
-		{"a SQL error points at its line", func(d *Definition) { d.SQL = "CREATE STREAM X (a INTEGER);\nCREATE PUMP P AS INSERT INTO X SELECT STREAM nope FROM SOURCE_SQL_STREAM_001;" }, "2"},
+		{"a SQL error points at its line", func(d *Definition) {
+			d.SQL = "CREATE STREAM X (a INTEGER);\nCREATE PUMP P AS INSERT INTO X SELECT STREAM nope FROM SOURCE_SQL_STREAM_001;"
+		}, "2"},
 		{"an output must name an in-application stream", func(d *Definition) { d.Outputs[0].Name = "out_s" }, `outputs[0].name: no in-application stream "out_s"`},
 		{"the input stream is required", func(d *Definition) { d.Input.Stream = "" }, "input.stream"},
 		{"names are checked", func(d *Definition) { d.Name = "a b" }, "name:"},
