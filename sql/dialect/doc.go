@@ -44,6 +44,8 @@
 //     (a || b) = 'x' and a || b || c is left-associative.
 //   - a [NOT] SIMILAR TO p        -> a [NOT] REGEXP p: ComparisonExpr with
 //     RegexpStr / NotRegexpStr means SIMILAR TO (the pattern is still SQL's).
+//     With ESCAPE 'c' (and a literal pattern): a [NOT] LIKE KDA_SIMILAR('p')
+//     ESCAPE 'c', since MySQL allows ESCAPE only after LIKE.
 //   - a IS NOT DISTINCT FROM b    -> a <=> b (NullSafeEqualStr)
 //   - a IS DISTINCT FROM b        -> a <=> b IS FALSE (IsExpr over <=>)
 //

@@ -410,14 +410,12 @@ func (r *rewriter) one(e *emitter, i, hi int, from span) (int, error) {
 			return 0, r.errAt(i+1, "expected SIMILAR TO")
 		}
 		e.word("NOT", t)
-		e.word("REGEXP", next)
-		return i + 3, nil
+		return r.similarTo(e, i+1, hi)
 	case t.is("SIMILAR"):
 		if !next.is("TO") {
 			return 0, r.errAt(i, "expected SIMILAR TO")
 		}
-		e.word("REGEXP", t)
-		return i + 2, nil
+		return r.similarTo(e, i, hi)
 	case t.is("INTERVAL"):
 		return r.intervalLit(e, i, hi)
 	case (t.is("DATE") || t.is("TIME") || t.is("TIMESTAMP")) && next.kind == tkString:
@@ -628,4 +626,23 @@ func (r *rewriter) intervalUnit(k, hi int) (string, error) {
 		return "", r.li.errAt(u.start, "%s intervals are not supported: kda supports day-time intervals only (DAY, HOUR, MINUTE, SECOND)", u.val)
 	}
 	return "", r.li.errAt(u.start, "expected an interval unit (DAY, HOUR, MINUTE or SECOND), found %s", describe(u))
+}
+
+// similarTo rewrites SIMILAR TO at token i (the word SIMILAR). Without an
+// ESCAPE clause it becomes REGEXP. With one — which MySQL's grammar allows
+// only after LIKE — a literal pattern is wrapped as LIKE KDA_SIMILAR('p')
+// ESCAPE 'c', so the planner still sees SIMILAR TO and its escape.
+func (r *rewriter) similarTo(e *emitter, i, hi int) (int, error) {
+	t := r.toks[i]
+	pat := r.peek(i+2, hi)
+	if pat.kind == tkString && r.peek(i+3, hi).is("ESCAPE") {
+		e.word("LIKE", t)
+		e.word("KDA_SIMILAR", t)
+		e.word("(", pat)
+		e.str(pat.val, pat)
+		e.word(")", pat)
+		return i + 3, nil
+	}
+	e.word("REGEXP", t)
+	return i + 2, nil
 }

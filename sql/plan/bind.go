@@ -232,7 +232,13 @@ func (b *binder) comparison(n *sqlparser.ComparisonExpr) (expr.Expr, error) {
 		if n.Operator == sqlparser.RegexpStr || n.Operator == sqlparser.NotRegexpStr {
 			fn = "SIMILAR_TO"
 		}
-		args := []sqlparser.Expr{n.Left, n.Right}
+		pattern := n.Right
+		// SIMILAR TO ... ESCAPE arrives as LIKE KDA_SIMILAR(pattern) ESCAPE.
+		if f, ok := pattern.(*sqlparser.FuncExpr); ok && strings.EqualFold(f.Name.String(), "KDA_SIMILAR") && len(f.Exprs) == 1 {
+			fn = "SIMILAR_TO"
+			pattern = unaliased(f.Exprs[0])
+		}
+		args := []sqlparser.Expr{n.Left, pattern}
 		if n.Escape != nil {
 			args = append(args, n.Escape)
 		}
