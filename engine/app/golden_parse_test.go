@@ -28,7 +28,8 @@ import (
 // a value after it); content lines are indented by two spaces. Record times
 // are seconds since the epoch (fractions allowed) or RFC 3339 times: each
 // record's arrival time and so its ROWTIME. "input: CSV" takes an optional
-// delimiter in single quotes: input: CSV ';'. Every in-application stream
+// delimiter in single quotes: input: CSV ';'; "input: JSON" an optional
+// record row path: input: JSON $.records[0:]. Every in-application stream
 // that receives rows, and error_stream, must have an expect block; an empty
 // block says the stream stays empty. "error:" instead of expect blocks says
 // the SQL must be rejected with exactly that text.
@@ -37,6 +38,7 @@ type goldenCase struct {
 	line       int
 	format     string // JSON or CSV
 	delimiter  string
+	rowPath    string
 	columns    []goldenColumn
 	records    []goldenRecord
 	sql        string
@@ -98,9 +100,13 @@ func parseGolden(file, text string) ([]*goldenCase, error) {
 		case cur == nil:
 			return nil, fmt.Errorf("%s: %q before the first case:", where, line)
 		case head == "input":
-			f, delim, _ := strings.Cut(value, " ")
+			f, arg, _ := strings.Cut(value, " ")
 			cur.format = strings.ToUpper(f)
-			cur.delimiter = strings.Trim(strings.TrimSpace(delim), "'")
+			if cur.format == "JSON" {
+				cur.rowPath = strings.TrimSpace(arg)
+			} else {
+				cur.delimiter = strings.Trim(strings.TrimSpace(arg), "'")
+			}
 			block = "input:"
 		case head == "records", head == "sql", head == "error":
 			block = head + ":"

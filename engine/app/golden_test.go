@@ -45,6 +45,7 @@ func (c *goldenCase) definition() Definition {
 	if c.delimiter != "" {
 		d.Input.Schema.RecordFormat.ColumnDelimiter = c.delimiter
 	}
+	d.Input.Schema.RecordFormat.RecordRowPath = c.rowPath
 	for _, col := range c.columns {
 		d.Input.Schema.Columns = append(d.Input.Schema.Columns, input.Column{Name: col.name, SQLType: col.sqlType, Mapping: col.mapping})
 	}
