@@ -330,6 +330,11 @@ func TestTSortRestoreContinuesIdentically(t *testing.T) {
 func head(s []string) []string { return s[:min(len(s), 3)] }
 
 // ---- benchmarks: go test -run XXX -bench . -cpu 1 ./operators/order
+//
+// On the shared 2-core development machine: Sort (1 s groups of 1,000 rows,
+// by V DESC) about 1.6 M rows/s; TSort (500 ms window, rows up to 500 ms
+// out of order) about 2.5 M rows/s. Emission gathers rows value by value
+// through Arrow builders, which dominates.
 
 func benchRows(n int, rnd *rand.Rand) []arrow.Record {
 	var recs []arrow.Record
