@@ -112,7 +112,8 @@ type runner struct {
 	ctx    context.Context // readers stop when it is cancelled
 	cancel context.CancelFunc
 	msgs   chan readerMsg
-	stop   chan bool // true: final checkpoint
+	rwg    sync.WaitGroup // the shard readers
+	stop   chan bool      // true: final checkpoint
 	done   chan struct{}
 	err    error // why the driver ended; read after done
 
@@ -282,6 +283,7 @@ func startRunner(cfg runConfig) (*runner, error) {
 	}
 	if err := r.startReaders(desc, first, position); err != nil {
 		r.cancel()
+		r.rwg.Wait()
 		return fail(err)
 	}
 	go r.drive()
@@ -360,6 +362,7 @@ func (r *runner) startReaders(desc store.StreamDescription, first bool, position
 		r.statMu.Lock()
 		r.readerSet = append(r.readerSet, rd)
 		r.statMu.Unlock()
+		r.rwg.Add(1)
 		go r.read(rd, iter, r.positions[id])
 	}
 	return nil
@@ -368,6 +371,7 @@ func (r *runner) startReaders(desc store.StreamDescription, first bool, position
 // read is a shard reader: it sends batches of records to the driver and
 // sleeps on the shard's records signal when there is nothing to read.
 func (r *runner) read(rd *reader, iter, lastSeq string) {
+	defer r.rwg.Done()
 	st := r.cfg.store
 	const limit = 2000
 	backoff := func() bool {
@@ -444,6 +448,7 @@ func (r *runner) drive() {
 	defer ckpt.Stop()
 	finish := func(final bool) {
 		r.cancel()
+		r.rwg.Wait() // no reader touches the store after the runner ends
 		if final {
 			if err := r.advance(); err != nil && r.err == nil {
 				r.err = err

@@ -227,7 +227,7 @@ func TestBadDefinitionsNameWhatIsWrong(t *testing.T) {
 	}{
 		{"a SQL error points at its line", func(d *Definition) {
 			d.SQL = "CREATE STREAM X (a INTEGER);\nCREATE PUMP P AS INSERT INTO X SELECT STREAM nope FROM SOURCE_SQL_STREAM_001;"
-		}, "2"},
+		}, "line 2"},
 		{"an output must name an in-application stream", func(d *Definition) { d.Outputs[0].Name = "out_s" }, `outputs[0].name: no in-application stream "out_s"`},
 		{"the input stream is required", func(d *Definition) { d.Input.Stream = "" }, "input.stream"},
 		{"names are checked", func(d *Definition) { d.Name = "a b" }, "name:"},
@@ -392,4 +392,25 @@ func TestFileOutputsAreCutBackToTheirCheckpoint(t *testing.T) {
 	if b, _ := os.ReadFile(path); string(b) != "kept\nnew\n" {
 		t.Fatalf("file holds %q", b)
 	}
+}
+
+func TestReshardingIsFollowedParentsBeforeChildren(t *testing.T) {
+	e := newLiveEnv(t)
+	if _, err := e.m.Create(countDef("counts")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.m.Start("counts", ""); err != nil {
+		t.Fatal(err)
+	}
+	e.put(`{"k":"a","v":1}`, `{"k":"a","v":1}`, `{"k":"a","v":1}`)
+	e.consumed(3)
+	if _, err := e.st.UpdateShardCount("in", 4); err != nil {
+		t.Fatal(err)
+	}
+	e.put(`{"k":"a","v":1}`, `{"k":"a","v":1}`, `{"k":"a","v":1}`, `{"k":"a","v":1}`)
+	e.consumed(7)
+	d := e.waitFor("the children are read", func(d Description) bool { return len(d.Shards) == 4 })
+	e.clock.Add(10 * time.Second)
+	e.waitOutput(`{"ROWTIME":"2026-03-01 10:00:10.000","K":"a","N":7,"TOTAL":7}`)
+	_ = d
 }

@@ -21,6 +21,10 @@ func (s *Store) closeShard(sh *shard, nowMs int64) {
 	sh.meta.Closed = true
 	sh.meta.EndCounter = sh.committed.Load()
 	sh.meta.ClosedMs = nowMs
+	// Readers asleep on the shard learn it closed (and where its children
+	// are) on their next read, instead of waiting for a record that never
+	// comes. That read waits for the reshard to finish (st.mu).
+	sh.wake()
 }
 
 func (s *Store) addShard(st *stream, start, end u128, parents []uint32, nowMs int64) *shard {

@@ -198,3 +198,28 @@ func TestCommitWakesWaitingReaders(t *testing.T) {
 		t.Fatalf("read after wake: %d records, %v", len(out.Records), err)
 	}
 }
+
+func TestClosingAShardWakesItsReaders(t *testing.T) {
+	s := openTest(t, t.TempDir(), nil)
+	mustCreate(t, s, "a", 1)
+	it, err := s.GetShardIterator(GetShardIteratorInput{StreamName: "a", ShardID: "shardId-000000000000", Type: Latest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := s.RecordsSignal(it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateShardCount("a", 2); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-sig:
+	case <-time.After(5 * time.Second):
+		t.Fatal("closing the shard did not wake its reader")
+	}
+	out, err := s.GetRecordsDedicated(it, 10)
+	if err != nil || out.NextShardIterator != "" || len(out.ChildShards) == 0 {
+		t.Fatalf("read after close: next %q, children %v, %v", out.NextShardIterator, out.ChildShards, err)
+	}
+}
