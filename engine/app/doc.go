@@ -6,4 +6,11 @@
 //
 //	records ─► input.Decoder ─► SOURCE_SQL_STREAM_001 ─► pumps (operator chains) ─► streams ─► outputs
 //	                 └──────────── failed rows ─────────────────────────────► error_stream
+//
+// Inside `kda serve` (or any engine.Engine) a Manager keeps applications in
+// the store (definition, version id, desired state) and runs them live
+// (live.go): shard readers feed one driver goroutine, which buffers output
+// rows and, every checkpoint interval, commits output records, the runtime
+// snapshot and the input positions in ONE store transaction — so a crash
+// resumes from the last checkpoint and no window result is lost or repeated.
 package app
