@@ -30,6 +30,19 @@ type Definition struct {
 	Outputs []Output `json:"outputs,omitempty"`
 	// CheckpointInterval is how often state is checkpointed (default 10s).
 	CheckpointInterval Duration `json:"checkpointInterval,omitempty"`
+	// EventTime tunes Flink-style TUMBLE/HOP/SESSION windows (a kda
+	// extension; KDA's own windows run on ROWTIME and ignore it).
+	EventTime EventTime `json:"eventTime,omitempty"`
+}
+
+// EventTime is the watermark of Flink-style group windows: the greatest
+// event time seen minus MaxOutOfOrderness; a window fires once the watermark
+// passes its end plus AllowedLateness; after IdleTimeout without rows, event
+// time moves on with stream time (default 1m; negative turns it off).
+type EventTime struct {
+	MaxOutOfOrderness Duration `json:"maxOutOfOrderness,omitempty"`
+	AllowedLateness   Duration `json:"allowedLateness,omitempty"`
+	IdleTimeout       Duration `json:"idleTimeout,omitempty"`
 }
 
 // Input is the streaming source of an application.
@@ -157,6 +170,9 @@ func (d Definition) Validate() error {
 	}
 	if d.CheckpointInterval.Duration < 0 {
 		return fmt.Errorf("checkpointInterval: must not be negative")
+	}
+	if d.EventTime.MaxOutOfOrderness.Duration < 0 || d.EventTime.AllowedLateness.Duration < 0 {
+		return fmt.Errorf("eventTime: maxOutOfOrderness and allowedLateness must not be negative")
 	}
 	return nil
 }

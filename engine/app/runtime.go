@@ -54,7 +54,11 @@ func Compile(def Definition, mem memory.Allocator) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	ap, err := plan.Plan(prog, inputs, plan.Options{})
+	ap, err := plan.Plan(prog, inputs, plan.Options{EventTime: plan.EventTimeOptions{
+		MaxOutOfOrderness: def.EventTime.MaxOutOfOrderness.Duration,
+		AllowedLateness:   def.EventTime.AllowedLateness.Duration,
+		IdleTimeout:       def.EventTime.IdleTimeout.Duration,
+	}})
 	if err != nil {
 		return nil, err
 	}

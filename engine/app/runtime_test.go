@@ -61,3 +61,40 @@ CREATE PUMP P2 AS INSERT INTO ALL_ROWS SELECT STREAM K, 'two' FROM SOURCE_SQL_ST
 		t.Errorf("input streams %s", got)
 	}
 }
+
+func TestEventTimeSettingsReachTheWatermark(t *testing.T) {
+	def := Definition{Name: "flink", SQL: `
+CREATE STREAM O (k VARCHAR(4), n BIGINT);
+CREATE PUMP P AS INSERT INTO O
+  SELECT STREAM k, COUNT(*) FROM SOURCE_SQL_STREAM_001 GROUP BY TUMBLE(evt, INTERVAL '1' MINUTE), k;`}
+	def.Input.Schema = input.Schema{RecordFormat: input.RecordFormat{Type: "JSON"}, Columns: []input.Column{
+		{Name: "K", SQLType: "VARCHAR(4)", Mapping: "$.k"}, {Name: "EVT", SQLType: "TIMESTAMP", Mapping: "$.evt"}}}
+	var recs []input.Record
+	for i, evt := range []string{"00:00:05", "00:01:30", "00:00:40"} {
+		at := time.UnixMilli(int64(i+1) * 1000).UTC()
+		recs = append(recs, input.Record{Data: []byte(`{"k":"a","evt":"1970-01-01 ` + evt + `"}`), Rowtime: at, ArrivalTime: at})
+	}
+	run := func(d Definition) (string, string) {
+		rt, err := Compile(d, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rt.Close()
+		var out, errs bytes.Buffer
+		_ = rt.Subscribe("O", &JSONLines{W: &out})
+		_ = rt.Subscribe("error_stream", &JSONLines{W: &errs})
+		if err := rt.Replay(recs, ReplayOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errs.String()
+	}
+	strict, late := run(def)
+	if !strings.Contains(strict, `"K":"a","N":1}`) || !strings.Contains(late, "LATE_ROW") {
+		t.Fatalf("without out-of-orderness the 00:40 row must be late:\n%s%s", strict, late)
+	}
+	def.EventTime.MaxOutOfOrderness.Duration = time.Minute
+	tolerant, none := run(def)
+	if !strings.Contains(tolerant, `"ROWTIME":"1970-01-01 00:01:00.000","K":"a","N":2}`) || none != "" {
+		t.Fatalf("with a minute of out-of-orderness the 00:40 row counts:\n%s%s", tolerant, none)
+	}
+}

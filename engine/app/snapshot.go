@@ -26,7 +26,7 @@ const snapshotVersion = 1
 func (r *Runtime) Fingerprint() [32]byte {
 	h := sha256.New()
 	h.Write([]byte(r.def.SQL))
-	fmt.Fprintf(h, "\x00%+v\x00%d\x00%s\x00%v", r.def.Input.Schema, r.def.Input.Parallelism, r.def.Input.NamePrefix, r.def.Input.ExtraColumns)
+	fmt.Fprintf(h, "\x00%+v\x00%d\x00%s\x00%v\x00%+v", r.def.Input.Schema, r.def.Input.Parallelism, r.def.Input.NamePrefix, r.def.Input.ExtraColumns, r.def.EventTime)
 	var out [32]byte
 	copy(out[:], h.Sum(nil))
 	return out
