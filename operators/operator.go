@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
+	"github.com/kdaproject/kda/operators/expr"
 	"github.com/kdaproject/kda/sql/types"
 )
 
@@ -42,6 +43,29 @@ type Context struct {
 	Errors ErrorSink
 	// Pump names the pump being executed, for error_stream's PUMP_NAME.
 	Pump string
+	// QueryStart is the value of CURRENT_TIMESTAMP and its kin: the time
+	// the application started (in a replay, its first record's ROWTIME).
+	QueryStart time.Time
+	// Now is the engine clock CURRENT_ROW_TIMESTAMP reads: the wall clock
+	// when live, stream time in a replay. Nil means the wall clock.
+	Now func() time.Time
+}
+
+// Eval returns the expression context for one batch of an operator:
+// the allocator, the clocks and the operator's row-error collector.
+func (c *Context) Eval(errs *expr.RowErrors) *expr.EvalContext {
+	if c == nil {
+		return &expr.EvalContext{Mem: memory.DefaultAllocator, Errors: errs, Now: time.Now}
+	}
+	mem := c.Mem
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	now := c.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &expr.EvalContext{Mem: mem, Errors: errs, QueryStart: c.QueryStart, Now: now}
 }
 
 // ErrorSink receives rows that could not be processed.

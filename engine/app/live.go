@@ -178,6 +178,8 @@ func startRunner(cfg runConfig) (*runner, error) {
 	if err != nil {
 		return nil, err
 	}
+	started := time.Now()
+	rt.SetClock(started, time.Now)
 	r := &runner{
 		cfg: cfg, rt: rt, consumer: consumerName(def.Name),
 		msgs: make(chan readerMsg, 16), stop: make(chan bool, 1), done: make(chan struct{}),
@@ -219,6 +221,7 @@ func startRunner(cfg runConfig) (*runner, error) {
 				if r.rt, err = Compile(def, nil); err != nil {
 					return nil, err
 				}
+				r.rt.SetClock(started, time.Now)
 			} else {
 				r.restored = true
 			}

@@ -35,6 +35,9 @@ func (r *Runtime) Replay(recs []input.Record, opts ReplayOptions) error {
 	if n <= 0 {
 		n = 4096
 	}
+	if r.now == nil && r.queryStart.IsZero() && len(recs) > 0 {
+		r.SetClock(recs[0].Rowtime, nil)
+	}
 	for i := 0; i < len(recs); i += n {
 		batch := recs[i:min(i+n, len(recs))]
 		if err := r.Push(batch); err != nil {

@@ -31,6 +31,11 @@ type Runtime struct {
 	errStr *pipeline.Stream
 	srcCtx *operators.Context
 	pumps  []*pumpRun
+	// clock: CURRENT_TIMESTAMP is queryStart; CURRENT_ROW_TIMESTAMP reads
+	// now (the wall clock live, stream time in a replay).
+	queryStart time.Time
+	now        func() time.Time
+	streamTime time.Time
 }
 
 // Compile parses and plans def's SQL and wires its operators.
@@ -67,7 +72,7 @@ func Compile(def Definition, mem memory.Allocator) (*Runtime, error) {
 		return nil, err
 	}
 	r.errors = pipeline.NewErrorCollector(r.errStr)
-	r.srcCtx = &operators.Context{Mem: mem, Errors: r.errors}
+	r.srcCtx = &operators.Context{Mem: mem, Errors: r.errors, Now: r.clockNow}
 	for _, s := range ap.Streams {
 		ps, err := pipeline.NewStream(s.Name, s.Schema)
 		if err != nil {
@@ -114,7 +119,7 @@ func (p *pumpRun) Advance(_ *operators.Context, now time.Time) error {
 
 func (r *Runtime) wirePump(p *plan.Pump) error {
 	target := r.streams[p.Target]
-	ctx := &operators.Context{Mem: r.mem, Errors: r.errors, Pump: p.Name}
+	ctx := &operators.Context{Mem: r.mem, Errors: r.errors, Pump: p.Name, Now: r.clockNow}
 	ops, err := p.Build(ctx, func(rec arrow.Record) error { return target.Insert(ctx, rec) })
 	if err != nil {
 		return err
@@ -156,6 +161,26 @@ func (r *Runtime) sortStreams() error {
 		}
 	}
 	return nil
+}
+
+// SetClock fixes the time CURRENT_TIMESTAMP and its kin return and the
+// clock CURRENT_ROW_TIMESTAMP reads. A live application passes its start
+// time and time.Now; without a call, a replay uses its first record's
+// ROWTIME and stream time, so it stays deterministic.
+func (r *Runtime) SetClock(queryStart time.Time, now func() time.Time) {
+	r.queryStart, r.now = queryStart, now
+	r.srcCtx.QueryStart = queryStart
+	for _, p := range r.pumps {
+		p.ctx.QueryStart = queryStart
+	}
+}
+
+// clockNow is what the operators' Now reads.
+func (r *Runtime) clockNow() time.Time {
+	if r.now != nil {
+		return r.now()
+	}
+	return r.streamTime
 }
 
 // Plan is the planned application (for kda explain).
@@ -230,6 +255,9 @@ func (r *Runtime) pushTo(s *pipeline.Stream, recs []input.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	if last := recs[len(recs)-1].Rowtime; last.After(r.streamTime) {
+		r.streamTime = last
+	}
 	batch, errs := r.decoder.Decode(r.mem, recs)
 	for _, e := range errs {
 		r.errors.RowError(e)
@@ -245,6 +273,9 @@ func (r *Runtime) pushTo(s *pipeline.Stream, recs []input.Record) error {
 // windows that end by then close and emit, stream by stream from the inputs
 // down.
 func (r *Runtime) Advance(now time.Time) error {
+	if now.After(r.streamTime) {
+		r.streamTime = now
+	}
 	for _, s := range r.order {
 		if err := s.Advance(r.srcCtx, now); err != nil {
 			return err

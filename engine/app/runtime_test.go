@@ -98,3 +98,30 @@ CREATE PUMP P AS INSERT INTO O
 		t.Fatalf("with a minute of out-of-orderness the 00:40 row counts:\n%s%s", tolerant, none)
 	}
 }
+
+func TestClockFunctionsFollowTheReplayClock(t *testing.T) {
+	def := Definition{Name: "clock", SQL: `
+CREATE STREAM O (started TIMESTAMP, row_time TIMESTAMP, k VARCHAR(4));
+CREATE PUMP P AS INSERT INTO O SELECT STREAM CURRENT_TIMESTAMP, CURRENT_ROW_TIMESTAMP, K FROM SOURCE_SQL_STREAM_001;`}
+	def.Input.Schema = input.Schema{RecordFormat: input.RecordFormat{Type: "JSON"}, Columns: []input.Column{{Name: "K", SQLType: "VARCHAR(4)", Mapping: "$.k"}}}
+	rt, err := Compile(def, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	var out bytes.Buffer
+	_ = rt.Subscribe("O", &JSONLines{W: &out})
+	recs := []input.Record{
+		{Data: []byte(`{"k":"a"}`), Rowtime: time.UnixMilli(5000).UTC(), ArrivalTime: time.UnixMilli(5000).UTC()},
+		{Data: []byte(`{"k":"b"}`), Rowtime: time.UnixMilli(9000).UTC(), ArrivalTime: time.UnixMilli(9000).UTC()},
+	}
+	if err := rt.Replay(recs, ReplayOptions{BatchSize: 1}); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"ROWTIME":"1970-01-01 00:00:05.000","STARTED":"1970-01-01 00:00:05.000","ROW_TIME":"1970-01-01 00:00:05.000","K":"a"}
+{"ROWTIME":"1970-01-01 00:00:09.000","STARTED":"1970-01-01 00:00:05.000","ROW_TIME":"1970-01-01 00:00:09.000","K":"b"}
+`
+	if out.String() != want {
+		t.Fatalf("got\n%swant\n%s", out.String(), want)
+	}
+}

@@ -94,7 +94,7 @@ func (s *Sort) Process(ctx *operators.Context, rec arrow.Record) error {
 		return nil
 	}
 	s.errs.Reset()
-	ec := &expr.EvalContext{Mem: allocator(ctx), Errors: &s.errs}
+	ec := ctx.Eval(&s.errs)
 	lead, keys, err := s.eval(ec, rec)
 	if err != nil {
 		return err

@@ -83,7 +83,7 @@ func (t *TSort) Process(ctx *operators.Context, rec arrow.Record) error {
 		return fmt.Errorf("order by within: %w", err)
 	}
 	t.errs.Reset()
-	arr, err := t.spec.TS.Eval(&expr.EvalContext{Mem: allocator(ctx), Errors: &t.errs}, rec)
+	arr, err := t.spec.TS.Eval(ctx.Eval(&t.errs), rec)
 	if err != nil {
 		return fmt.Errorf("order by within: evaluate %s: %w", t.spec.TS, err)
 	}

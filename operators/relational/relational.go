@@ -66,7 +66,7 @@ func (f *FilterOp) Process(ctx *operators.Context, rec arrow.Record) error {
 		return nil
 	}
 	f.errs.Reset()
-	ec := &expr.EvalContext{Mem: mem(ctx), Errors: &f.errs}
+	ec := ctx.Eval(&f.errs)
 	arr, err := f.spec.Pred.Eval(ec, rec)
 	if err != nil {
 		return fmt.Errorf("filter: evaluate %s: %w", f.spec.Pred, err)
@@ -161,7 +161,7 @@ func (p *ProjectOp) Process(ctx *operators.Context, rec arrow.Record) error {
 		return nil
 	}
 	p.errs.Reset()
-	ec := &expr.EvalContext{Mem: mem(ctx), Errors: &p.errs}
+	ec := ctx.Eval(&p.errs)
 	cols := make([]arrow.Array, 0, len(p.schema.Fields))
 	defer func() {
 		for _, c := range cols {

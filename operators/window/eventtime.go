@@ -254,7 +254,7 @@ func (e *EventTime) Process(ctx *operators.Context, rec arrow.Record) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	e.errs.Reset()
-	ec := &expr.EvalContext{Mem: allocator(ctx), Errors: &e.errs}
+	ec := ctx.Eval(&e.errs)
 	arr, err := e.spec.Time.Eval(ec, rec)
 	if err != nil {
 		return fmt.Errorf("%s: evaluate %s: %w", name, e.spec.Time, err)

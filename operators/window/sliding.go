@@ -197,7 +197,7 @@ func (s *Sliding) Process(ctx *operators.Context, rec arrow.Record) error {
 		return fmt.Errorf("sliding window: %w", err)
 	}
 	s.errs.Reset()
-	ec := &expr.EvalContext{Mem: allocator(ctx), Errors: &s.errs}
+	ec := ctx.Eval(&s.errs)
 	if err := s.keys.eval(ec, rec); err != nil {
 		return fmt.Errorf("sliding window: %w", err)
 	}

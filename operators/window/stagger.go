@@ -120,7 +120,7 @@ func (s *Stagger) Process(ctx *operators.Context, rec arrow.Record) error {
 		return fmt.Errorf("stagger window: %w", err)
 	}
 	s.errs.Reset()
-	ec := &expr.EvalContext{Mem: allocator(ctx), Errors: &s.errs}
+	ec := ctx.Eval(&s.errs)
 	if err := s.keys.eval(ec, rec); err != nil {
 		return fmt.Errorf("stagger window: %w", err)
 	}

@@ -147,7 +147,7 @@ func (t *Tumbling) Process(ctx *operators.Context, rec arrow.Record) error {
 		return fmt.Errorf("tumbling window: %w", err)
 	}
 	t.errs.Reset()
-	ec := &expr.EvalContext{Mem: allocator(ctx), Errors: &t.errs}
+	ec := ctx.Eval(&t.errs)
 	arr, err := t.spec.WindowKey.Eval(ec, rec)
 	if err != nil {
 		return fmt.Errorf("tumbling window: evaluate %s: %w", t.spec.WindowKey, err)
