@@ -3,15 +3,73 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"time"
 
+	kdaapp "github.com/kdaproject/kda/engine/app"
 	"github.com/kdaproject/kda/engine/store"
+	"github.com/kdaproject/kda/operators/input"
 )
 
-const demoStream = "demo"
+const (
+	demoStream  = "demo"
+	demoOutput  = "demo-action-counts"
+	demoAppName = "demo"
+)
+
+// demoSQL counts the demo clickstream's actions per ten seconds.
+const demoSQL = `-- Actions per ten-second window, with the revenue of purchases.
+CREATE OR REPLACE STREAM "ACTION_COUNTS" (action VARCHAR(16), events BIGINT, users BIGINT, revenue_cents BIGINT);
+CREATE OR REPLACE PUMP "COUNT_PUMP" AS INSERT INTO "ACTION_COUNTS"
+  SELECT STREAM "action", COUNT(*), COUNT(DISTINCT "user_id"), SUM("price_cents")
+  FROM "SOURCE_SQL_STREAM_001"
+  GROUP BY "action", STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '10' SECOND);
+`
+
+// demoApplication is the application `serve --demo` runs over the demo stream.
+func demoApplication() kdaapp.Definition {
+	def := kdaapp.Definition{Name: demoAppName, SQL: demoSQL}
+	def.Input.Stream = demoStream
+	def.Input.StartingPosition = kdaapp.StartNow
+	def.Input.Schema = input.Schema{RecordFormat: input.RecordFormat{Type: input.FormatJSON}, Columns: []input.Column{
+		{Name: "event_time", SQLType: "TIMESTAMP", Mapping: "$.event_time"},
+		{Name: "user_id", SQLType: "VARCHAR(16)", Mapping: "$.user_id"},
+		{Name: "action", SQLType: "VARCHAR(16)", Mapping: "$.action"},
+		{Name: "page", SQLType: "VARCHAR(64)", Mapping: "$.page"},
+		{Name: "country", SQLType: "VARCHAR(4)", Mapping: "$.country"},
+		{Name: "price_cents", SQLType: "INTEGER", Mapping: "$.price_cents"},
+	}}
+	def.Outputs = []kdaapp.Output{{Name: "ACTION_COUNTS", Stream: demoOutput, Format: "JSON"}}
+	def.CheckpointInterval.Duration = 2 * time.Second
+	return def
+}
+
+// startDemoApplication creates the demo output stream and application the
+// first time and makes sure the application runs.
+func startDemoApplication(st *store.Store, apps *kdaapp.Manager, logger *slog.Logger) {
+	if err := st.CreateStream(store.CreateStreamInput{StreamName: demoOutput, ShardCount: 1}); err != nil && !store.IsCode(err, store.CodeResourceInUse) {
+		logger.Error("cannot create the demo output stream", "err", err)
+		return
+	}
+	if _, err := apps.Describe(demoAppName); errors.Is(err, kdaapp.ErrNotFound) {
+		if _, err := apps.Create(demoApplication()); err != nil {
+			logger.Error("cannot create the demo application", "err", err)
+			return
+		}
+	}
+	if d, err := apps.Describe(demoAppName); err == nil && d.Status == "RUNNING" {
+		return
+	}
+	if _, err := apps.Start(demoAppName, ""); err != nil {
+		logger.Error("cannot start the demo application", "err", err)
+		return
+	}
+	logger.Info("demo application running", "app", demoAppName, "output", demoOutput,
+		"try", "kda tail "+demoOutput+" --follow")
+}
 
 // clickEvent is one synthetic clickstream record written by `serve --demo`.
 type clickEvent struct {
@@ -65,7 +123,8 @@ func (g *clickGen) next(now time.Time) clickEvent {
 
 // runDemo makes sure the demo stream exists and writes clickstream records
 // to it, rate per second, until ctx ends.
-func runDemo(ctx context.Context, st *store.Store, rate float64, logger *slog.Logger) {
+// With apps set, it also runs the demo SQL application.
+func runDemo(ctx context.Context, st *store.Store, apps *kdaapp.Manager, rate float64, logger *slog.Logger) {
 	err := st.CreateStream(store.CreateStreamInput{StreamName: demoStream, ShardCount: 2})
 	switch {
 	case err == nil:
@@ -89,6 +148,9 @@ func runDemo(ctx context.Context, st *store.Store, rate float64, logger *slog.Lo
 	}
 	logger.Info("writing synthetic clickstream", "stream", demoStream, "records_per_second", rate,
 		"try", "kda tail demo --follow")
+	if apps != nil {
+		startDemoApplication(st, apps, logger)
+	}
 
 	gen := newClickGen(uint64(time.Now().UnixNano()))
 	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
