@@ -26,6 +26,7 @@ vet: ## go vet
 
 bench: ## the performance benchmarks quoted in the README
 	$(GO) test -run '^$$' -bench . -benchtime 3s -count 5 ./engine/store/ ./connectors/kinesisapi/
+	$(GO) test -run '^$$' -bench 'FilterProject$$|Tumbling|Sliding|EndToEnd|DecodeJSON' -cpu 1 -count 5 ./operators/expr/ ./operators/window/ ./operators/input/ ./engine/app/
 
 fuzz: ## fuzz the request decoders for a minute each
 	$(GO) test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime 60s ./connectors/kinesisapi/
