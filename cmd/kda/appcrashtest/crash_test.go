@@ -14,19 +14,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/kdaproject/kda/cmd/kda/internal/killtest"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 )
@@ -37,59 +33,6 @@ const (
 	batchLen = 25
 	keys     = 5
 )
-
-type server struct {
-	bin, dir, addr string
-	cmd            *exec.Cmd
-	log            *bytes.Buffer
-}
-
-func (s *server) start(t *testing.T) {
-	t.Helper()
-	s.cmd = exec.Command(s.bin, "serve", "--listen", s.addr, "--data", s.dir, "--no-limits")
-	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start kda serve: %v", err)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + s.addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("kda serve did not become healthy within 20s:\n%s", s.log)
-}
-
-func (s *server) kill(t *testing.T) {
-	t.Helper()
-	if err := s.cmd.Process.Kill(); err != nil {
-		t.Fatalf("kill -9: %v", err)
-	}
-	_ = s.cmd.Wait()
-}
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func client(addr string, attempts int) *kinesis.Client {
-	return kinesis.New(kinesis.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String("http://" + addr),
-		Credentials:      credentials.NewStaticCredentialsProvider("crash", "test", ""),
-		RetryMaxAttempts: attempts,
-	})
-}
 
 // definition is the application: COUNT and SUM per key in one-second
 // tumbling windows, checkpointed every 150 ms, into the stream "out".
@@ -117,26 +60,16 @@ type outRow struct {
 }
 
 func TestKillNineNeverLosesOrRepeatsAWindowResult(t *testing.T) {
-	if testing.Short() {
-		t.Skip("crash test builds and kills the real binary; skipped with -short")
-	}
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "kda")
-	build := exec.Command("go", "build", "-o", bin, "github.com/kdaproject/kda/cmd/kda")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("build kda: %v", err)
-	}
-	srv := &server{bin: bin, dir: filepath.Join(tmp, "data"), addr: freeAddr(t), log: &bytes.Buffer{}}
-	srv.start(t)
+	srv := killtest.New(t)
+	srv.Start(t)
 	ctx := context.Background()
-	kc := client(srv.addr, 1)
+	kc := srv.Client(1)
 	for name, shards := range map[string]int32{"in": 2, "out": 1} {
 		if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(shards)}); err != nil {
 			t.Fatalf("create stream %s: %v", name, err)
 		}
 	}
-	resp, err := http.Post("http://"+srv.addr+"/v1/apps?start=true", "application/json", bytes.NewReader([]byte(definition)))
+	resp, err := http.Post(srv.URL()+"/v1/apps?start=true", "application/json", bytes.NewReader([]byte(definition)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,14 +122,14 @@ func TestKillNineNeverLosesOrRepeatsAWindowResult(t *testing.T) {
 			}(w)
 		}
 		time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
-		srv.kill(t)
+		srv.Kill(t)
 		close(stop)
 		wg.Wait()
-		srv.start(t)
+		srv.Start(t)
 	}
-	defer srv.kill(t)
+	defer srv.Kill(t)
 
-	kc = client(srv.addr, 5)
+	kc = srv.Client(5)
 	// The truth is what the input stream holds (unacknowledged puts may
 	// have been stored too); it must include everything acknowledged.
 	wantN, wantSum := map[string]int{}, map[string]int{}
@@ -255,7 +188,7 @@ func TestKillNineNeverLosesOrRepeatsAWindowResult(t *testing.T) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after 20s the output counts %d of %d input records (per key %v, want %v)\nserver log:\n%s", total, stored, gotN, wantN, srv.log)
+			t.Fatalf("after 20s the output counts %d of %d input records (per key %v, want %v)\nserver log:\n%s", total, stored, gotN, wantN, srv.Log)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -6,19 +6,14 @@ package crashtest
 import (
 	"context"
 	"fmt"
+	"github.com/kdaproject/kda/cmd/kda/internal/killtest"
 	"math/rand/v2"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 )
@@ -34,77 +29,11 @@ type acked struct {
 	shard, seq, data string
 }
 
-type server struct {
-	bin, dir, addr string
-	cmd            *exec.Cmd
-}
-
-func (s *server) start(t *testing.T) {
-	t.Helper()
-	s.cmd = exec.Command(s.bin, "serve", "--listen", s.addr, "--data", s.dir, "--no-limits")
-	s.cmd.Stdout, s.cmd.Stderr = os.Stderr, os.Stderr
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start kda serve: %v", err)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + s.addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatal("kda serve did not become healthy within 20s")
-}
-
-func (s *server) kill(t *testing.T) {
-	t.Helper()
-	if err := s.cmd.Process.Kill(); err != nil {
-		t.Fatalf("kill -9: %v", err)
-	}
-	_ = s.cmd.Wait()
-}
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// client returns an SDK client for the server. Writers use attempts = 1: a
-// put whose answer was lost must stay unacknowledged, so it is never
-// retried behind the test's back. The reader retries as any real consumer
-// does, since reads are idempotent.
-func client(addr string, attempts int) *kinesis.Client {
-	return kinesis.New(kinesis.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String("http://" + addr),
-		Credentials:      credentials.NewStaticCredentialsProvider("crash", "test", ""),
-		RetryMaxAttempts: attempts,
-	})
-}
-
 func TestKillNineLosesNothingAcknowledged(t *testing.T) {
-	if testing.Short() {
-		t.Skip("crash test builds and kills the real binary; skipped with -short")
-	}
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "kda")
-	build := exec.Command("go", "build", "-o", bin, "github.com/kdaproject/kda/cmd/kda")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("build kda: %v", err)
-	}
-	srv := &server{bin: bin, dir: filepath.Join(tmp, "data"), addr: freeAddr(t)}
-	srv.start(t)
+	srv := killtest.New(t)
+	srv.Start(t)
 	ctx := context.Background()
-	kc := client(srv.addr, 1)
+	kc := srv.Client(1)
 	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("crash"), ShardCount: aws.Int32(shards)}); err != nil {
 		t.Fatalf("create stream: %v", err)
 	}
@@ -165,12 +94,12 @@ func TestKillNineLosesNothingAcknowledged(t *testing.T) {
 			}(w)
 		}
 		time.Sleep(time.Duration(150+rng.IntN(450)) * time.Millisecond)
-		srv.kill(t)
+		srv.Kill(t)
 		close(stop)
 		wg.Wait()
-		srv.start(t)
+		srv.Start(t)
 	}
-	defer srv.kill(t)
+	defer srv.Kill(t)
 	if len(all) == 0 || attempts < kills {
 		t.Fatalf("only %d records acknowledged in %d puts; the test did not exercise the server", len(all), attempts)
 	}
@@ -178,7 +107,7 @@ func TestKillNineLosesNothingAcknowledged(t *testing.T) {
 	// Read everything back, following every shard from TRIM_HORIZON, with a
 	// fresh, retrying client: the old one's pooled connections died with
 	// the server.
-	kc = client(srv.addr, 5)
+	kc = srv.Client(5)
 	read := map[string][]acked{}
 	desc, err := kc.DescribeStream(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("crash")})
 	if err != nil {
