@@ -14,7 +14,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/kdaproject/kda/cmd/kda/internal/killtest"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -25,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/kdaproject/kda/cmd/kda/internal/killtest"
 )
 
 const (

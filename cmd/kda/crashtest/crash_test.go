@@ -6,7 +6,6 @@ package crashtest
 import (
 	"context"
 	"fmt"
-	"github.com/kdaproject/kda/cmd/kda/internal/killtest"
 	"math/rand/v2"
 
 	"sync"
@@ -16,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/kdaproject/kda/cmd/kda/internal/killtest"
 )
 
 const (
