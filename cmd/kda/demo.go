@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"math"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -14,111 +14,124 @@ import (
 	"github.com/kdaproject/kda/operators/input"
 )
 
-const (
-	demoStream  = "demo"
-	demoOutput  = "demo-action-counts"
-	demoAppName = "demo"
-)
+const demoStream = "demo"
 
-// demoSQL counts the demo clickstream's actions per ten seconds.
-const demoSQL = `-- Actions per ten-second window, with the revenue of purchases.
-CREATE OR REPLACE STREAM "ACTION_COUNTS" (action VARCHAR(16), events BIGINT, users BIGINT, revenue_cents BIGINT);
-CREATE OR REPLACE PUMP "COUNT_PUMP" AS INSERT INTO "ACTION_COUNTS"
-  SELECT STREAM "action", COUNT(*), COUNT(DISTINCT "user_id"), SUM("price_cents")
+// The demo applications: a per-minute leaderboard and a price alert, each
+// writing to its own output stream.
+var demoApps = []struct {
+	name, output, stream, sql string
+}{
+	{"demo-leaderboard", "demo-leaderboard", "LEADERBOARD", `-- Per minute: every ticker's trades, average price and biggest move, busiest first.
+CREATE OR REPLACE STREAM "LEADERBOARD" (ticker VARCHAR(4), sector VARCHAR(16), trades INTEGER, avg_price DOUBLE, biggest_move DOUBLE);
+CREATE OR REPLACE PUMP "LEADERBOARD_PUMP" AS INSERT INTO "LEADERBOARD"
+  SELECT STREAM "ticker_symbol", "sector", COUNT(*) AS trades, AVG("price"), MAX(ABS("change"))
   FROM "SOURCE_SQL_STREAM_001"
-  GROUP BY "action", STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '10' SECOND);
-`
+  GROUP BY "ticker_symbol", "sector", STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '1' MINUTE)
+  ORDER BY STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '1' MINUTE), trades DESC;
+`},
+	{"demo-alerts", "demo-alerts", "PRICE_ALERTS", `-- A trade more than 3% away from its ticker's one-minute average price.
+CREATE OR REPLACE STREAM "PRICE_ALERTS" (ticker VARCHAR(4), price DOUBLE, avg_price DOUBLE, deviation DOUBLE);
+CREATE OR REPLACE PUMP "ALERT_PUMP" AS INSERT INTO "PRICE_ALERTS"
+  SELECT STREAM ticker, price, avg_price, (price - avg_price) / avg_price
+  FROM (SELECT STREAM "ticker_symbol" AS ticker, "price" AS price,
+               AVG("price") OVER (PARTITION BY "ticker_symbol" RANGE INTERVAL '1' MINUTE PRECEDING) AS avg_price
+        FROM "SOURCE_SQL_STREAM_001") AS t
+  WHERE ABS(price - avg_price) > avg_price * 0.03;
+`},
+}
 
-// demoApplication is the application `serve --demo` runs over the demo stream.
-func demoApplication() kdaapp.Definition {
-	def := kdaapp.Definition{Name: demoAppName, SQL: demoSQL}
-	def.Input.Stream = demoStream
-	def.Input.StartingPosition = kdaapp.StartNow
-	def.Input.Schema = input.Schema{RecordFormat: input.RecordFormat{Type: input.FormatJSON}, Columns: []input.Column{
-		{Name: "event_time", SQLType: "TIMESTAMP", Mapping: "$.event_time"},
-		{Name: "user_id", SQLType: "VARCHAR(16)", Mapping: "$.user_id"},
-		{Name: "action", SQLType: "VARCHAR(16)", Mapping: "$.action"},
-		{Name: "page", SQLType: "VARCHAR(64)", Mapping: "$.page"},
-		{Name: "country", SQLType: "VARCHAR(4)", Mapping: "$.country"},
-		{Name: "price_cents", SQLType: "INTEGER", Mapping: "$.price_cents"},
+// demoSchema maps the demo's trade records.
+func demoSchema() input.Schema {
+	return input.Schema{RecordFormat: input.RecordFormat{Type: input.FormatJSON}, Columns: []input.Column{
+		{Name: "ticker_symbol", SQLType: "VARCHAR(4)", Mapping: "$.ticker_symbol"},
+		{Name: "sector", SQLType: "VARCHAR(16)", Mapping: "$.sector"},
+		{Name: "change", SQLType: "DOUBLE", Mapping: "$.change"},
+		{Name: "price", SQLType: "DOUBLE", Mapping: "$.price"},
 	}}
-	def.Outputs = []kdaapp.Output{{Name: "ACTION_COUNTS", Stream: demoOutput, Format: "JSON"}}
-	def.CheckpointInterval.Duration = 2 * time.Second
-	return def
 }
 
-// startDemoApplication creates the demo output stream and application the
-// first time and makes sure the application runs.
-func startDemoApplication(st *store.Store, apps *kdaapp.Manager, logger *slog.Logger) {
-	if err := st.CreateStream(store.CreateStreamInput{StreamName: demoOutput, ShardCount: 1}); err != nil && !store.IsCode(err, store.CodeResourceInUse) {
-		logger.Error("cannot create the demo output stream", "err", err)
-		return
+// tradeEvent is one synthetic stock trade written by `serve --demo`, shaped
+// like the ticker records of the Kinesis Data Analytics console's demo.
+type tradeEvent struct {
+	EventTime string  `json:"event_time"`
+	Ticker    string  `json:"ticker_symbol"`
+	Sector    string  `json:"sector"`
+	Change    float64 `json:"change"`
+	Price     float64 `json:"price"`
+}
+
+// tradeGen makes trades for a few dozen tickers whose prices walk randomly,
+// with now and then an outlier trade 4–10% off that the alert application
+// catches.
+type tradeGen struct {
+	rnd    *rand.Rand
+	prices map[string]float64
+	names  []string
+}
+
+var demoTickers = []struct{ ticker, sector string }{
+	{"AMZN", "RETAIL"}, {"WMT", "RETAIL"}, {"TGT", "RETAIL"}, {"COST", "RETAIL"},
+	{"MSFT", "TECHNOLOGY"}, {"AAPL", "TECHNOLOGY"}, {"NVDA", "TECHNOLOGY"}, {"ORCL", "TECHNOLOGY"},
+	{"XOM", "ENERGY"}, {"CVX", "ENERGY"}, {"BP", "ENERGY"},
+	{"JPM", "FINANCIAL"}, {"BAC", "FINANCIAL"}, {"GS", "FINANCIAL"},
+	{"PFE", "HEALTHCARE"}, {"JNJ", "HEALTHCARE"}, {"MRK", "HEALTHCARE"},
+}
+
+func newTradeGen(seed uint64) *tradeGen {
+	g := &tradeGen{rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), prices: map[string]float64{}}
+	for _, t := range demoTickers {
+		g.prices[t.ticker] = 20 + g.rnd.Float64()*280
+		g.names = append(g.names, t.ticker)
 	}
-	if _, err := apps.Describe(demoAppName); errors.Is(err, kdaapp.ErrNotFound) {
-		if _, err := apps.Create(demoApplication()); err != nil {
-			logger.Error("cannot create the demo application", "err", err)
-			return
+	return g
+}
+
+func (g *tradeGen) next(now time.Time) tradeEvent {
+	// A few tickers trade more than the others, so the leaderboard has a top.
+	i := int(float64(len(demoTickers)) * g.rnd.Float64() * g.rnd.Float64())
+	t := demoTickers[i]
+	old := g.prices[t.ticker]
+	price := max(1, old*(1+(g.rnd.Float64()-0.5)*0.006))
+	g.prices[t.ticker] = price
+	if g.rnd.Float64() < 0.0005 {
+		// An outlier trade, off the walk by 4–10%: the walk goes on from
+		// the normal price, so one alert fires, not a minute of them.
+		price *= 1 + (0.04+g.rnd.Float64()*0.06)*float64(1-2*g.rnd.IntN(2))
+	}
+	round := func(f float64) float64 { return math.Round(f*100) / 100 }
+	return tradeEvent{EventTime: now.UTC().Format(time.RFC3339Nano), Ticker: t.ticker, Sector: t.sector,
+		Change: round(price - old), Price: round(price)}
+}
+
+// startDemoApplications creates the demo applications and their output
+// streams the first time and makes sure they run.
+func startDemoApplications(st *store.Store, apps *kdaapp.Manager, logger *slog.Logger) {
+	for _, a := range demoApps {
+		if err := st.CreateStream(store.CreateStreamInput{StreamName: a.output, ShardCount: 1}); err != nil && !store.IsCode(err, store.CodeResourceInUse) {
+			logger.Error("cannot create a demo output stream", "stream", a.output, "err", err)
+			continue
 		}
+		if _, err := apps.Describe(a.name); errors.Is(err, kdaapp.ErrNotFound) {
+			def := kdaapp.Definition{Name: a.name, SQL: a.sql}
+			def.Input.Stream = demoStream
+			def.Input.StartingPosition = kdaapp.StartNow
+			def.Input.Schema = demoSchema()
+			def.Outputs = []kdaapp.Output{{Name: a.stream, Stream: a.output, Format: "JSON"}}
+			def.CheckpointInterval.Duration = 2 * time.Second
+			if _, err := apps.Create(def); err != nil {
+				logger.Error("cannot create a demo application", "app", a.name, "err", err)
+				continue
+			}
+		}
+		if d, err := apps.Describe(a.name); err == nil && d.Status == "RUNNING" {
+			continue
+		}
+		if _, err := apps.Start(a.name, ""); err != nil {
+			logger.Error("cannot start a demo application", "app", a.name, "err", err)
+			continue
+		}
+		logger.Info("demo application running", "app", a.name, "try", "kda tail "+a.output+" --follow")
 	}
-	if d, err := apps.Describe(demoAppName); err == nil && d.Status == "RUNNING" {
-		return
-	}
-	if _, err := apps.Start(demoAppName, ""); err != nil {
-		logger.Error("cannot start the demo application", "err", err)
-		return
-	}
-	logger.Info("demo application running", "app", demoAppName, "output", demoOutput,
-		"try", "kda tail "+demoOutput+" --follow")
-}
-
-// clickEvent is one synthetic clickstream record written by `serve --demo`.
-type clickEvent struct {
-	EventTime  string `json:"event_time"`
-	UserID     string `json:"user_id"`
-	SessionID  string `json:"session_id"`
-	Action     string `json:"action"`
-	Page       string `json:"page"`
-	Referrer   string `json:"referrer"`
-	Country    string `json:"country"`
-	Device     string `json:"device"`
-	DurationMS int    `json:"duration_ms"`
-	PriceCents int    `json:"price_cents,omitempty"`
-}
-
-// clickGen makes plausible clickstream events: a few hundred users, most of
-// them browsing, some adding to cart, a few buying.
-type clickGen struct{ rnd *rand.Rand }
-
-func newClickGen(seed uint64) *clickGen {
-	return &clickGen{rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
-}
-
-func (g *clickGen) next(now time.Time) clickEvent {
-	pick := func(xs ...string) string { return xs[g.rnd.IntN(len(xs))] }
-	user := g.rnd.IntN(300)
-	ev := clickEvent{
-		EventTime:  now.UTC().Format(time.RFC3339Nano),
-		UserID:     fmt.Sprintf("user-%03d", user),
-		SessionID:  fmt.Sprintf("s-%03d-%d", user, now.Unix()/1800),
-		Page:       fmt.Sprintf("/products/%d", 1+g.rnd.IntN(50)),
-		Referrer:   pick("google", "direct", "newsletter", "twitter", "partner"),
-		Country:    pick("US", "US", "DE", "FR", "GB", "IN", "BR", "JP"),
-		Device:     pick("mobile", "mobile", "desktop", "tablet"),
-		DurationMS: 200 + g.rnd.IntN(15000),
-	}
-	switch r := g.rnd.Float64(); {
-	case r < 0.70:
-		ev.Action = "view"
-	case r < 0.85:
-		ev.Action = "click"
-	case r < 0.96:
-		ev.Action = "add_to_cart"
-	default:
-		ev.Action = "purchase"
-		ev.Page = "/checkout"
-		ev.PriceCents = 500 + g.rnd.IntN(20000)
-	}
-	return ev
 }
 
 // runDemo makes sure the demo stream exists and writes clickstream records
@@ -146,13 +159,13 @@ func runDemo(ctx context.Context, st *store.Store, apps *kdaapp.Manager, rate fl
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	logger.Info("writing synthetic clickstream", "stream", demoStream, "records_per_second", rate,
+	logger.Info("writing synthetic stock trades", "stream", demoStream, "records_per_second", rate,
 		"try", "kda tail demo --follow")
 	if apps != nil {
-		startDemoApplication(st, apps, logger)
+		startDemoApplications(st, apps, logger)
 	}
 
-	gen := newClickGen(uint64(time.Now().UnixNano()))
+	gen := newTradeGen(uint64(time.Now().UnixNano()))
 	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
 	defer tick.Stop()
 	failures := 0
@@ -167,7 +180,7 @@ func runDemo(ctx context.Context, st *store.Store, apps *kdaapp.Manager, rate fl
 				logger.Error("encode demo record", "err", err)
 				return
 			}
-			_, err = st.PutRecord(demoStream, store.PutRecordInput{PartitionKey: ev.UserID, Data: data})
+			_, err = st.PutRecord(demoStream, store.PutRecordInput{PartitionKey: ev.Ticker, Data: data})
 			if err != nil {
 				failures++
 				// Log the first failure and then every hundredth, so a

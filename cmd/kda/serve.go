@@ -68,7 +68,7 @@ must be SigV4-signed with those keys; otherwise any keys are accepted.`,
 	fl.DurationVar(&f.transitionDelay, "transition-delay", 0, "how long streams stay CREATING/UPDATING/DELETING, as on AWS (e.g. 500ms)")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for in-flight requests on shutdown")
 	fl.BoolVar(&f.demo, "demo", false, `create a stream "demo" (2 shards) and write a synthetic clickstream to it`)
-	fl.Float64Var(&f.demoRate, "demo-rate", 5, "demo records per second")
+	fl.Float64Var(&f.demoRate, "demo-rate", 20, "demo records per second")
 	return cmd
 }
 

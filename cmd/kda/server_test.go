@@ -205,7 +205,7 @@ func TestVerifySigV4(t *testing.T) {
 	}
 }
 
-func TestDemoWritesClickstream(t *testing.T) {
+func TestDemoWritesStockTrades(t *testing.T) {
 	st, err := store.Open(t.TempDir(), store.Options{Throughput: store.ThroughputOptions{Disabled: true}})
 	if err != nil {
 		t.Fatal(err)
@@ -248,8 +248,8 @@ func TestDemoWritesClickstream(t *testing.T) {
 		recs = append(recs, out.Records...)
 	}
 	for _, r := range recs {
-		var ev clickEvent
-		if err := json.Unmarshal(r.Data, &ev); err != nil || ev.UserID != r.PartitionKey || ev.Action == "" || ev.EventTime == "" {
+		var ev tradeEvent
+		if err := json.Unmarshal(r.Data, &ev); err != nil || ev.Ticker != r.PartitionKey || ev.Sector == "" || ev.Price < 1 || ev.EventTime == "" {
 			t.Errorf("bad demo record %s (key %s): %v", r.Data, r.PartitionKey, err)
 		}
 	}
