@@ -67,7 +67,7 @@ must be SigV4-signed with those keys; otherwise any keys are accepted.`,
 	fl.StringVar(&f.secretKey, "secret-key", "", "secret key clients must sign with (default $KDA_SECRET_KEY)")
 	fl.DurationVar(&f.transitionDelay, "transition-delay", 0, "how long streams stay CREATING/UPDATING/DELETING, as on AWS (e.g. 500ms)")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for in-flight requests on shutdown")
-	fl.BoolVar(&f.demo, "demo", false, `create a stream "demo" (2 shards) and write a synthetic clickstream to it`)
+	fl.BoolVar(&f.demo, "demo", false, `create a stream "demo" (2 shards) fed with synthetic stock trades, and the demo applications demo-leaderboard and demo-alerts`)
 	fl.Float64Var(&f.demoRate, "demo-rate", 20, "demo records per second")
 	return cmd
 }
