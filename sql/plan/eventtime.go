@@ -9,7 +9,6 @@ import (
 
 	"github.com/kdaproject/kda/operators"
 	"github.com/kdaproject/kda/operators/expr"
-	"github.com/kdaproject/kda/operators/relational"
 	"github.com/kdaproject/kda/operators/window"
 	"github.com/kdaproject/kda/sql/dialect"
 	"github.com/kdaproject/kda/sql/types"
@@ -243,21 +242,7 @@ func (p *planner) planEventTime(q *dialect.Query, sel *sqlparser.Select, s *sele
 		}
 		return nil, false, nil
 	}
-	if sel.Having != nil {
-		pred, err := post.bind(sel.Having.Expr)
-		if err != nil {
-			return nil, err
-		}
-		if k := pred.Type().Kind; k != types.Boolean && k != types.Null {
-			return nil, post.errAt(sel.Having.Expr, "HAVING needs a BOOLEAN condition, not %s", pred.Type())
-		}
-		s.add("Filter (HAVING) "+pred.String(), func() (operators.Operator, error) {
-			return relational.NewFilter(relational.FilterSpec{Input: out, Pred: pred})
-		})
-	}
-	return p.project(q, sel, s, post, out, func() error {
-		return p.errAt(q.Pos, "SELECT * cannot be used with GROUP BY: name the keys and aggregates")
-	})
+	return p.havingAndProject(q, sel, s, post, out, "GROUP BY")
 }
 
 // monotonicCall recognises STEP/FLOOR of ROWTIME, which cannot be combined

@@ -663,6 +663,13 @@ func (p *planner) planGrouped(q *dialect.Query, sel *sqlparser.Select, s *select
 		})
 	}
 	post := p.postBinder(in, out, calls, aggBase, allKeys, keyCols, false)
+	return p.havingAndProject(q, sel, s, post, out, "GROUP BY or STAGGER")
+}
+
+// havingAndProject finishes a grouped query: HAVING as a Filter over the
+// grouping operator's output, then the SELECT list. what names the grouping
+// for the error about SELECT *.
+func (p *planner) havingAndProject(q *dialect.Query, sel *sqlparser.Select, s *selected, post *binder, out types.Schema, what string) (*selected, error) {
 	if sel.Having != nil {
 		pred, err := post.bind(sel.Having.Expr)
 		if err != nil {
@@ -676,7 +683,7 @@ func (p *planner) planGrouped(q *dialect.Query, sel *sqlparser.Select, s *select
 		})
 	}
 	return p.project(q, sel, s, post, out, func() error {
-		return p.errAt(q.Pos, "SELECT * cannot be used with GROUP BY or STAGGER: name the keys and aggregates")
+		return p.errAt(q.Pos, "SELECT * cannot be used with %s: name the keys and aggregates", what)
 	})
 }
 
