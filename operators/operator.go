@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"fmt"
 	"io"
 	"time"
 
@@ -51,16 +52,30 @@ type Context struct {
 	Now func() time.Time
 }
 
+// Alloc is the context's allocator, or the default one (c may be nil).
+func (c *Context) Alloc() memory.Allocator {
+	if c != nil && c.Mem != nil {
+		return c.Mem
+	}
+	return memory.DefaultAllocator
+}
+
+// CheckSchema reports an error unless s starts with ROWTIME TIMESTAMP, as
+// the schema of every batch between operators must.
+func CheckSchema(s types.Schema) error {
+	if len(s.Fields) == 0 || s.Fields[0].Name != types.RowtimeName || s.Fields[0].Type.Kind != types.Timestamp {
+		return fmt.Errorf("the schema must start with ROWTIME TIMESTAMP")
+	}
+	return nil
+}
+
 // Eval returns the expression context for one batch of an operator:
 // the allocator, the clocks and the operator's row-error collector.
 func (c *Context) Eval(errs *expr.RowErrors) *expr.EvalContext {
 	if c == nil {
 		return &expr.EvalContext{Mem: memory.DefaultAllocator, Errors: errs, Now: time.Now}
 	}
-	mem := c.Mem
-	if mem == nil {
-		mem = memory.DefaultAllocator
-	}
+	mem := c.Alloc()
 	now := c.Now
 	if now == nil {
 		now = time.Now

@@ -64,7 +64,7 @@ type Sort struct {
 
 // NewSort validates spec and builds the operator.
 func NewSort(spec SortSpec) (*Sort, error) {
-	if err := checkInput(spec.Input); err != nil {
+	if err := operators.CheckSchema(spec.Input); err != nil {
 		return nil, fmt.Errorf("order by: %w", err)
 	}
 	if spec.Leading == nil {
@@ -192,7 +192,7 @@ func (s *Sort) flush(ctx *operators.Context) error {
 	if len(s.pending) == 0 {
 		return nil
 	}
-	out, err := s.st.gather(allocator(ctx), s.arrow, s.pending, s.pendRT)
+	out, err := s.st.gather(ctx.Alloc(), s.arrow, s.pending, s.pendRT)
 	if err != nil {
 		return fmt.Errorf("order by: %w", err)
 	}
@@ -293,20 +293,6 @@ func (s *Sort) Restore(rd io.Reader) error {
 func (s *Sort) Close() { s.st.reset() }
 
 // ---- helpers shared by Sort and TSort
-
-func checkInput(s types.Schema) error {
-	if len(s.Fields) == 0 || s.Fields[0].Name != types.RowtimeName || s.Fields[0].Type.Kind != types.Timestamp {
-		return fmt.Errorf("input schema must start with ROWTIME TIMESTAMP")
-	}
-	return nil
-}
-
-func allocator(ctx *operators.Context) memory.Allocator {
-	if ctx != nil && ctx.Mem != nil {
-		return ctx.Mem
-	}
-	return memory.DefaultAllocator
-}
 
 // rowtimes is the ROWTIME column of rec.
 func rowtimes(rec arrow.Record) (*array.Timestamp, error) {

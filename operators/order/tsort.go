@@ -57,7 +57,7 @@ type tsItem struct {
 
 // NewTSort validates spec and builds the operator.
 func NewTSort(spec TSortSpec) (*TSort, error) {
-	if err := checkInput(spec.Input); err != nil {
+	if err := operators.CheckSchema(spec.Input); err != nil {
 		return nil, fmt.Errorf("order by within: %w", err)
 	}
 	if spec.TS == nil || spec.TS.Type().Kind != types.Timestamp {
@@ -153,7 +153,7 @@ func (t *TSort) flush(ctx *operators.Context) error {
 	if len(t.pending) == 0 {
 		return nil
 	}
-	out, err := t.st.gather(allocator(ctx), t.arrow, t.pending, t.pendTS)
+	out, err := t.st.gather(ctx.Alloc(), t.arrow, t.pending, t.pendTS)
 	if err != nil {
 		return fmt.Errorf("order by within: %w", err)
 	}

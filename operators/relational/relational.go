@@ -42,7 +42,7 @@ type FilterOp struct {
 
 // NewFilter validates spec and builds the operator.
 func NewFilter(spec FilterSpec) (*FilterOp, error) {
-	if err := checkInput(spec.Input); err != nil {
+	if err := operators.CheckSchema(spec.Input); err != nil {
 		return nil, fmt.Errorf("filter: %w", err)
 	}
 	if spec.Pred == nil {
@@ -91,7 +91,7 @@ func (f *FilterOp) Process(ctx *operators.Context, rec arrow.Record) error {
 	if len(f.keep) == int(rec.NumRows()) {
 		return f.Send(rec)
 	}
-	out, err := Take(mem(ctx), rec, f.keep)
+	out, err := Take(ctx.Alloc(), rec, f.keep)
 	if err != nil {
 		return fmt.Errorf("filter: %w", err)
 	}
@@ -121,7 +121,7 @@ type ProjectOp struct {
 
 // NewProject validates spec and builds the operator.
 func NewProject(spec ProjectSpec) (*ProjectOp, error) {
-	if err := checkInput(spec.Input); err != nil {
+	if err := operators.CheckSchema(spec.Input); err != nil {
 		return nil, fmt.Errorf("project: %w", err)
 	}
 	if len(spec.Exprs) != len(spec.Names) {
@@ -193,7 +193,7 @@ func (p *ProjectOp) Process(ctx *operators.Context, rec arrow.Record) error {
 	if len(p.keep) == 0 {
 		return nil
 	}
-	kept, err := Take(mem(ctx), out, p.keep)
+	kept, err := Take(ctx.Alloc(), out, p.keep)
 	if err != nil {
 		return fmt.Errorf("project: %w", err)
 	}
@@ -217,20 +217,6 @@ func (o *Out) Send(rec arrow.Record) error {
 		return nil
 	}
 	return o.emit(rec)
-}
-
-func checkInput(s types.Schema) error {
-	if len(s.Fields) == 0 || s.Fields[0].Name != types.RowtimeName || s.Fields[0].Type.Kind != types.Timestamp {
-		return fmt.Errorf("input schema must start with ROWTIME TIMESTAMP")
-	}
-	return nil
-}
-
-func mem(ctx *operators.Context) memory.Allocator {
-	if ctx != nil && ctx.Mem != nil {
-		return ctx.Mem
-	}
-	return memory.DefaultAllocator
 }
 
 // ReportFailed sends every row of rec recorded in errs to ctx.Errors, with

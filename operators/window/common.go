@@ -5,7 +5,6 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/kdaproject/kda/operators"
 	"github.com/kdaproject/kda/operators/expr"
@@ -101,20 +100,6 @@ func markFailed(ctx *operators.Context, rec arrow.Record, errs *expr.RowErrors, 
 	errs.Each(func(i int, _ expr.RowError) { gids[i] = -1 })
 }
 
-func allocator(ctx *operators.Context) memory.Allocator {
-	if ctx != nil && ctx.Mem != nil {
-		return ctx.Mem
-	}
-	return memory.DefaultAllocator
-}
-
-func checkInput(s types.Schema) error {
-	if len(s.Fields) == 0 || s.Fields[0].Name != types.RowtimeName || s.Fields[0].Type.Kind != types.Timestamp {
-		return fmt.Errorf("input schema must start with ROWTIME TIMESTAMP")
-	}
-	return nil
-}
-
 // staged collects output rows column by column until they are sent as one
 // batch.
 type staged struct {
@@ -142,7 +127,7 @@ func (s *staged) flush(ctx *operators.Context, schema *arrow.Schema, out *relati
 	if n == 0 {
 		return nil
 	}
-	mem := allocator(ctx)
+	mem := ctx.Alloc()
 	arrs := make([]arrow.Array, len(s.cols))
 	for c := range s.cols {
 		arrs[c] = s.cols[c].toArrow(mem, s.types[c])

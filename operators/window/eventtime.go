@@ -140,7 +140,7 @@ const minTime = math.MinInt64 / 4
 
 // NewEventTime validates spec and builds the operator.
 func NewEventTime(spec EventTimeSpec) (*EventTime, error) {
-	if err := checkInput(spec.Input); err != nil {
+	if err := operators.CheckSchema(spec.Input); err != nil {
 		return nil, fmt.Errorf("%s window: %w", spec.Kind, err)
 	}
 	if spec.Time == nil || spec.Time.Type().Kind != types.Timestamp {

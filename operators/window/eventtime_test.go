@@ -210,8 +210,8 @@ func benchEventTime(b *testing.B, kind EventTimeKind) {
 	op, err := NewEventTime(EventTimeSpec{
 		Input: benchSchema, Kind: kind, Time: col{0, types.TTimestamp},
 		Size: time.Minute, Slide: 15 * time.Second, Gap: 10 * time.Second,
-		Keys: []expr.Expr{col{1, types.TBigInt}},
-		Aggs: []Aggregate{{Func: "COUNT"}, {Func: "SUM", Arg: col{2, types.TBigInt}}},
+		Keys:              []expr.Expr{col{1, types.TBigInt}},
+		Aggs:              []Aggregate{{Func: "COUNT"}, {Func: "SUM", Arg: col{2, types.TBigInt}}},
 		MaxOutOfOrderness: time.Second,
 	})
 	if err != nil {

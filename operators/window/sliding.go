@@ -89,7 +89,7 @@ type srun struct {
 
 // NewSliding validates spec and builds the operator.
 func NewSliding(spec SlidingSpec) (*Sliding, error) {
-	if err := checkInput(spec.Input); err != nil {
+	if err := operators.CheckSchema(spec.Input); err != nil {
 		return nil, fmt.Errorf("sliding window: %w", err)
 	}
 	if spec.IsRows {
@@ -494,7 +494,7 @@ func appendAlias(out, v *vec, j int) {
 
 // emit sends the input rows that were not dropped, with the aggregates.
 func (s *Sliding) emit(ctx *operators.Context, rec arrow.Record) error {
-	mem := allocator(ctx)
+	mem := ctx.Alloc()
 	in := rec
 	if s.errs.Len() > 0 {
 		s.keep = s.keep[:0]

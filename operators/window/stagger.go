@@ -55,7 +55,7 @@ type Stagger struct {
 
 // NewStagger validates spec and builds the operator.
 func NewStagger(spec StaggerSpec) (*Stagger, error) {
-	if err := checkInput(spec.Input); err != nil {
+	if err := operators.CheckSchema(spec.Input); err != nil {
 		return nil, fmt.Errorf("stagger window: %w", err)
 	}
 	if spec.Range <= 0 || spec.Range%time.Millisecond != 0 {

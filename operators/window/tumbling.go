@@ -73,7 +73,7 @@ type twin struct {
 
 // NewTumbling validates spec and builds the operator.
 func NewTumbling(spec TumblingSpec) (*Tumbling, error) {
-	if err := checkInput(spec.Input); err != nil {
+	if err := operators.CheckSchema(spec.Input); err != nil {
 		return nil, fmt.Errorf("tumbling window: %w", err)
 	}
 	if spec.WindowKey == nil {
