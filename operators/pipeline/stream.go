@@ -32,8 +32,8 @@ type Stream struct {
 
 // NewStream returns an empty stream. Column 0 of schema must be ROWTIME.
 func NewStream(name string, schema types.Schema) (*Stream, error) {
-	if len(schema.Fields) == 0 || schema.Fields[0].Name != types.RowtimeName || schema.Fields[0].Type.Kind != types.Timestamp {
-		return nil, fmt.Errorf("stream %s: column 0 must be ROWTIME TIMESTAMP", name)
+	if err := operators.CheckSchema(schema); err != nil {
+		return nil, fmt.Errorf("stream %s: %w", name, err)
 	}
 	return &Stream{Name: name, Schema: schema, last: -1 << 62, clock: -1 << 62}, nil
 }
