@@ -17,6 +17,10 @@ type Description struct {
 	InputStream string    `json:"inputStream"`
 	// Pumps lists each pump's operators, source to target (kda explain).
 	Pumps []PumpDescription `json:"pumps,omitempty"`
+	// Operators counts each pump operator's rows in and out since the
+	// application started, with rates over the time since the previous
+	// Describe (while running).
+	Operators []OperatorStats `json:"operators,omitempty"`
 	// Streams counts the rows that entered each in-application stream
 	// (inputs, pumps' targets and error_stream) since the application was
 	// created, as of the last checkpoint when it is not running.
@@ -46,6 +50,41 @@ type PumpDescription struct {
 	Source    string   `json:"source"`
 	Target    string   `json:"target"`
 	Operators []string `json:"operators"`
+}
+
+// OperatorStats is one operator of a running application.
+type OperatorStats struct {
+	OperatorRows
+	// RowsInPerSec and RowsOutPerSec are rates between the last two
+	// Describe calls at least a second apart (0 until there are two).
+	RowsInPerSec  float64 `json:"rowsInPerSec"`
+	RowsOutPerSec float64 `json:"rowsOutPerSec"`
+}
+
+// operatorStats adds rates to the runtime's operator counts. Caller holds
+// r.statMu.
+func (r *runner) operatorStats(now time.Time) []OperatorStats {
+	rows := r.rt.OperatorRows()
+	s := &r.opRate
+	if s.at.IsZero() || len(s.in) != len(rows) {
+		s.at, s.in, s.out = now, make([]uint64, len(rows)), make([]uint64, len(rows))
+		s.inRate, s.outRate = make([]float64, len(rows)), make([]float64, len(rows))
+		for i, o := range rows {
+			s.in[i], s.out[i] = o.RowsIn, o.RowsOut
+		}
+	} else if dt := now.Sub(s.at).Seconds(); dt >= 1 {
+		for i, o := range rows {
+			s.inRate[i] = float64(o.RowsIn-s.in[i]) / dt
+			s.outRate[i] = float64(o.RowsOut-s.out[i]) / dt
+			s.in[i], s.out[i] = o.RowsIn, o.RowsOut
+		}
+		s.at = now
+	}
+	out := make([]OperatorStats, len(rows))
+	for i, o := range rows {
+		out[i] = OperatorStats{OperatorRows: o, RowsInPerSec: s.inRate[i], RowsOutPerSec: s.outRate[i]}
+	}
+	return out
 }
 
 // StreamRows counts the rows of one in-application stream.
@@ -95,6 +134,7 @@ func (m *Manager) describe(a *managed) Description {
 			d.LastCheckpoint = &t
 		}
 		d.CheckpointError = r.ckptErr
+		d.Operators = r.operatorStats(time.Now())
 		for _, rd := range r.readerSet {
 			if rd.done.Load() {
 				continue

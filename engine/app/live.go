@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"github.com/kdaproject/kda/engine/store"
 	"github.com/kdaproject/kda/operators"
 	"github.com/kdaproject/kda/operators/input"
+	"github.com/kdaproject/kda/operators/pipeline"
 )
 
 // A live application (a runner) reads its input kda stream and runs its SQL
@@ -96,6 +98,8 @@ type runConfig struct {
 	logger    *slog.Logger
 	now       func() time.Time
 	heartbeat time.Duration
+	// outputDir, when set, is where relative output files are written.
+	outputDir string
 	// reset discards the checkpoint and starts at position (NOW or
 	// TRIM_HORIZON) without state.
 	reset    bool
@@ -136,6 +140,17 @@ type runner struct {
 	lastCkpt  time.Time
 	ckptErr   string
 	readerSet []*reader // every reader started, for lag
+	errRing   errorRing // the latest error_stream rows
+	opRate    opRateSample
+}
+
+// opRateSample is the operator counts Describe saw last, to turn counts
+// into rows per second. Guarded by statMu.
+type opRateSample struct {
+	at      time.Time
+	in, out []uint64
+	inRate  []float64
+	outRate []float64
 }
 
 // readerMsg is what a shard reader hands the driver.
@@ -237,6 +252,9 @@ func startRunner(cfg runConfig) (*runner, error) {
 	}
 	r.readIn.Store(r.recordsIn)
 
+	if err := r.rt.Subscribe(pipeline.ErrorStreamName, &r.errRing); err != nil {
+		return fail(err)
+	}
 	// Count rows per stream (Describe), then attach the outputs.
 	for _, name := range r.rt.StreamNames() {
 		c := &atomic.Uint64{}
@@ -263,7 +281,16 @@ func startRunner(cfg runConfig) (*runner, error) {
 					offset = n
 				}
 			}
-			f, err := openFileSink(o.File, offset)
+			path := o.File
+			if cfg.outputDir != "" {
+				if path, err = outputPath(cfg.outputDir, o.File); err != nil {
+					return fail(fmt.Errorf("outputs[%d].file: %w", i, err))
+				}
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					return fail(fmt.Errorf("outputs[%d].file: create its directory: %w", i, err))
+				}
+			}
+			f, err := openFileSink(path, offset)
 			if err != nil {
 				return fail(fmt.Errorf("outputs[%d].file: %w", i, err))
 			}

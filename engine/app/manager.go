@@ -50,6 +50,10 @@ type ManagerOptions struct {
 	// Paused records desired states but runs nothing: for tools that edit
 	// a data directory's applications without serving it.
 	Paused bool
+	// OutputDir, when set, confines file outputs: outputs[].file must be a
+	// relative path that stays inside it, and is written there. A server
+	// sets it to <data>/outputs so no request writes elsewhere.
+	OutputDir string
 }
 
 // EnsureDefaults fills unset options.
@@ -183,6 +187,7 @@ func (m *Manager) launch(a *managed, rc runConfig) error {
 	}
 	rc.store, rc.def, rc.version = m.st, a.rec.Definition, a.rec.Version
 	rc.logger, rc.now, rc.heartbeat = m.opts.Logger, m.opts.Now, m.opts.Heartbeat
+	rc.outputDir = m.opts.OutputDir
 	r, err := startRunner(rc)
 	if err != nil {
 		a.failure = err.Error()
@@ -214,10 +219,20 @@ func (m *Manager) save(rec appRecord) error {
 }
 
 // check validates and compiles a definition, naming what is wrong.
-func check(def Definition) (Definition, error) {
+func (m *Manager) check(def Definition) (Definition, error) {
 	def = def.WithDefaults()
 	if err := def.Validate(); err != nil {
 		return def, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if m.opts.OutputDir != "" {
+		for i, o := range def.Outputs {
+			if o.File == "" {
+				continue
+			}
+			if _, err := outputPath(m.opts.OutputDir, o.File); err != nil {
+				return def, fmt.Errorf("%w: outputs[%d].file: %w", ErrInvalid, i, err)
+			}
+		}
 	}
 	if def.Input.Stream == "" {
 		return def, fmt.Errorf("%w: input.stream: name the kda stream the application reads", ErrInvalid)
@@ -254,7 +269,7 @@ func (m *Manager) get(name string) (*managed, error) {
 
 // Create adds an application in state READY with version id 1.
 func (m *Manager) Create(def Definition) (Description, error) {
-	def, err := check(def)
+	def, err := m.check(def)
 	if err != nil {
 		return Description{}, err
 	}
@@ -352,7 +367,7 @@ func (m *Manager) Update(name string, def Definition) (Description, error) {
 	if def.Name != name {
 		return Description{}, fmt.Errorf("%w: name: the definition names %q, the request %q; an application cannot be renamed", ErrInvalid, def.Name, name)
 	}
-	def, err := check(def)
+	def, err := m.check(def)
 	if err != nil {
 		return Description{}, err
 	}
@@ -399,6 +414,21 @@ func (m *Manager) Delete(name string) error {
 		_ = m.st.DeregisterConsumer(desc.StreamARN, consumerName(name), "")
 	}
 	return nil
+}
+
+// Errors returns up to limit of the latest error_stream rows of a running
+// application (as JSON objects, oldest first); none when it is not running.
+func (m *Manager) Errors(name string, limit int) ([]json.RawMessage, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a, err := m.get(name)
+	if err != nil {
+		return nil, err
+	}
+	if !m.running(a) {
+		return []json.RawMessage{}, nil
+	}
+	return a.run.errRing.latest(limit), nil
 }
 
 // Describe reports an application's state.

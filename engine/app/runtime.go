@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"hash/fnv"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -13,6 +14,7 @@ import (
 	"github.com/kdaproject/kda/operators/pipeline"
 	"github.com/kdaproject/kda/sql/dialect"
 	"github.com/kdaproject/kda/sql/plan"
+	"github.com/kdaproject/kda/sql/types"
 )
 
 // Runtime is a compiled application ready to take records. It is not safe
@@ -31,6 +33,9 @@ type Runtime struct {
 	errStr *pipeline.Stream
 	srcCtx *operators.Context
 	pumps  []*pumpRun
+	// previews are the streams bare SELECT STREAM statements feed, in
+	// order (CompilePreview only).
+	previews []*pipeline.Stream
 	// clock: CURRENT_TIMESTAMP is queryStart; CURRENT_ROW_TIMESTAMP reads
 	// now (the wall clock live, stream time in a replay).
 	queryStart time.Time
@@ -38,8 +43,25 @@ type Runtime struct {
 	streamTime time.Time
 }
 
-// Compile parses and plans def's SQL and wires its operators.
+// PreviewStreamName names the in-application stream a bare SELECT STREAM
+// feeds in a runtime from CompilePreview; further SELECTs feed PREVIEW_2,
+// PREVIEW_3…
+const PreviewStreamName = "PREVIEW"
+
+// Compile parses and plans def's SQL and wires its operators. Bare SELECT
+// STREAM statements are planned (so they are checked) but not run.
 func Compile(def Definition, mem memory.Allocator) (*Runtime, error) {
+	return compile(def, mem, false)
+}
+
+// CompilePreview is Compile for an ephemeral query: each bare SELECT STREAM
+// also runs, its rows going to a synthetic stream PREVIEW (PREVIEW_2… for
+// later ones) that outputs can subscribe to.
+func CompilePreview(def Definition, mem memory.Allocator) (*Runtime, error) {
+	return compile(def, mem, true)
+}
+
+func compile(def Definition, mem memory.Allocator, previews bool) (*Runtime, error) {
 	def = def.WithDefaults()
 	if err := def.Validate(); err != nil {
 		return nil, err
@@ -91,6 +113,25 @@ func Compile(def Definition, mem memory.Allocator) (*Runtime, error) {
 	if err := r.sortStreams(); err != nil {
 		return nil, err
 	}
+	if previews {
+		for i, p := range ap.Previews {
+			name := PreviewStreamName
+			if i > 0 {
+				name = fmt.Sprintf("%s_%d", PreviewStreamName, i+1)
+			}
+			ps, err := pipeline.NewStream(name, p.Schema)
+			if err != nil {
+				return nil, fmt.Errorf("preview %d: %w", i+1, err)
+			}
+			r.streams[name] = ps
+			r.previews = append(r.previews, ps)
+			if err := r.wire(p, ps); err != nil {
+				return nil, err
+			}
+			// Fed by streams already in order, so it goes last.
+			r.order = append(r.order, ps)
+		}
+	}
 	return r, nil
 }
 
@@ -100,9 +141,12 @@ type pumpRun struct {
 	ctx    *operators.Context
 	ops    []operators.Operator
 	target *pipeline.Stream
+	// rowsIn[i] and rowsOut[i] count the rows operator i took and emitted.
+	rowsIn, rowsOut []atomic.Uint64
 }
 
 func (p *pumpRun) Process(_ *operators.Context, rec arrow.Record) error {
+	p.rowsIn[0].Add(uint64(rec.NumRows()))
 	return p.ops[0].Process(p.ctx, rec)
 }
 
@@ -117,17 +161,77 @@ func (p *pumpRun) Advance(_ *operators.Context, now time.Time) error {
 	return nil
 }
 
-func (r *Runtime) wirePump(p *plan.Pump) error {
-	target := r.streams[p.Target]
+func (r *Runtime) wirePump(p *plan.Pump) error { return r.wire(p, r.streams[p.Target]) }
+
+// setEmitter is the output side of every operator a pump builds.
+type setEmitter interface{ SetEmit(operators.Emit) }
+
+// wire builds p's operators into target and counts each operator's rows in
+// and out by wrapping the emit functions Build connected them with.
+func (r *Runtime) wire(p *plan.Pump, target *pipeline.Stream) error {
 	ctx := &operators.Context{Mem: r.mem, Errors: r.errors, Pump: p.Name, Now: r.clockNow}
 	ops, err := p.Build(ctx, func(rec arrow.Record) error { return target.Insert(ctx, rec) })
 	if err != nil {
 		return err
 	}
-	run := &pumpRun{name: p.Name, ctx: ctx, ops: ops, target: target}
+	run := &pumpRun{name: p.Name, ctx: ctx, ops: ops, target: target,
+		rowsIn: make([]atomic.Uint64, len(ops)), rowsOut: make([]atomic.Uint64, len(ops))}
+	for i, op := range ops {
+		e, ok := op.(setEmitter)
+		if !ok {
+			return fmt.Errorf("pump %s: operator %T cannot be connected", p.Name, op)
+		}
+		if i+1 < len(ops) {
+			next := ops[i+1]
+			e.SetEmit(func(rec arrow.Record) error {
+				n := uint64(rec.NumRows())
+				run.rowsOut[i].Add(n)
+				run.rowsIn[i+1].Add(n)
+				return next.Process(ctx, rec)
+			})
+		} else {
+			e.SetEmit(func(rec arrow.Record) error {
+				run.rowsOut[i].Add(uint64(rec.NumRows()))
+				return target.Insert(ctx, rec)
+			})
+		}
+	}
 	r.pumps = append(r.pumps, run)
 	r.streams[p.Source].Subscribe(run)
 	return nil
+}
+
+// OperatorRows counts the rows one operator of a pump took and emitted.
+type OperatorRows struct {
+	Pump    string `json:"pump"`
+	Index   int    `json:"index"`
+	Name    string `json:"name"`
+	RowsIn  uint64 `json:"rowsIn"`
+	RowsOut uint64 `json:"rowsOut"`
+}
+
+// OperatorRows reports every pump's operators, in pump order and source to
+// target within a pump, with their row counts since the runtime was
+// compiled. It may be called from any goroutine.
+func (r *Runtime) OperatorRows() []OperatorRows {
+	var out []OperatorRows
+	for pi, p := range r.pumps {
+		var explain []string
+		if pi < len(r.plan.Pumps) {
+			explain = r.plan.Pumps[pi].Explain
+		} else if k := pi - len(r.plan.Pumps); k < len(r.plan.Previews) {
+			explain = r.plan.Previews[k].Explain
+		}
+		for i := range p.ops {
+			name := fmt.Sprintf("%T", p.ops[i])
+			if i < len(explain) {
+				name = explain[i]
+			}
+			out = append(out, OperatorRows{Pump: p.name, Index: i, Name: name,
+				RowsIn: p.rowsIn[i].Load(), RowsOut: p.rowsOut[i].Load()})
+		}
+	}
+	return out
 }
 
 // sortStreams orders the streams so that producers come first.
@@ -186,14 +290,51 @@ func (r *Runtime) clockNow() time.Time {
 // Plan is the planned application (for kda explain).
 func (r *Runtime) Plan() *plan.Application { return r.plan }
 
-// StreamNames lists the in-application streams, inputs first, then
-// error_stream last.
+// StreamNames lists the in-application streams, inputs first, then the
+// preview streams (CompilePreview), then error_stream last.
 func (r *Runtime) StreamNames() []string {
 	var out []string
 	for _, s := range r.plan.Streams {
 		out = append(out, s.Name)
 	}
+	for _, s := range r.previews {
+		out = append(out, s.Name)
+	}
 	return append(out, pipeline.ErrorStreamName)
+}
+
+// CreatedStreamNames lists the streams the SQL creates (not the inputs), in
+// order of creation.
+func (r *Runtime) CreatedStreamNames() []string {
+	var out []string
+	for _, s := range r.plan.Streams {
+		if !s.Input {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
+
+// PreviewStreamNames lists the streams bare SELECTs feed (CompilePreview).
+func (r *Runtime) PreviewStreamNames() []string {
+	var out []string
+	for _, s := range r.previews {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// StreamSchema is the schema of an in-application stream, preview stream
+// or error_stream (ROWTIME first).
+func (r *Runtime) StreamSchema(stream string) (types.Schema, bool) {
+	if stream == pipeline.ErrorStreamName {
+		return pipeline.ErrorSchema, true
+	}
+	s, ok := r.streams[stream]
+	if !ok {
+		return types.Schema{}, false
+	}
+	return s.Schema, true
 }
 
 // Subscribe attaches a reader (an output) to an in-application stream or
