@@ -16,6 +16,7 @@ import (
 	"github.com/kdaproject/kda/connectors/kinesisapi"
 	kdaapp "github.com/kdaproject/kda/engine/app"
 	"github.com/kdaproject/kda/engine/store"
+	"github.com/kdaproject/kda/web"
 )
 
 // serverConfig is what the HTTP front of `kda serve` needs.
@@ -33,7 +34,8 @@ type serverConfig struct {
 
 // newServerHandler puts the server's faces behind one handler: any request
 // with an X-Amz-Target header goes to the Kinesis API; /healthz, /metrics and
-// the /v1 REST routes are served here; everything else is a JSON 404.
+// the /v1 REST routes are served here; GET and HEAD of any other path get
+// the web console (package web); everything else is a JSON 404.
 func newServerHandler(cfg serverConfig) http.Handler {
 	if cfg.now == nil {
 		cfg.now = time.Now
@@ -55,7 +57,12 @@ func newServerHandler(cfg serverConfig) http.Handler {
 	})
 	mux.HandleFunc("/v1/streams/{stream}/consumers/{consumer}/checkpoints", cfg.checkpoints)
 	cfg.registerApps(mux)
+	console := web.Handler() // the browser console answers GET and HEAD of unclaimed paths
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			console.ServeHTTP(w, r)
+			return
+		}
 		writeRESTError(w, http.StatusNotFound, "NotFound", "no route for "+r.Method+" "+r.URL.Path+
 			"; Kinesis API calls need an X-Amz-Target header")
 	})

@@ -35,7 +35,10 @@ func TestHealthzAndNotFound(t *testing.T) {
 		t.Errorf("healthz content type %q", ct)
 	}
 
-	for _, path := range []string{"/", "/nope", "/v1/streams"} {
+	if code, body, hdr := httpGet(t, ts.url+"/"); code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/html") {
+		t.Errorf("GET / = %d %q, want the console's index.html", code, body)
+	}
+	for _, path := range []string{"/nope.png", "/v1/nope"} {
 		code, body, _ := httpGet(t, ts.url+path)
 		var e restError
 		if code != 404 || json.Unmarshal([]byte(body), &e) != nil || e.Error.Code != "NotFound" {
