@@ -128,9 +128,11 @@ function dag(d, rates) {
           h(
             'ol',
             { class: 'ops' },
-            ops
-              ? ops.map((o) => h('li', {}, o.name || o.operator, h('span', { class: 'muted' }, ` ${fmtNum(o.rowsIn)} in → ${fmtNum(o.rowsOut)} out`)))
-              : (p.operators || []).map((o) => h('li', {}, o)),
+            (p.operators && p.operators.length ? p.operators : (ops || []).map((o) => o.name)).map((desc, i) => {
+              const o = ops && (ops.find((x) => x.index === i) || ops[i]);
+              const rate = (v) => (v ? ` (${v.toFixed(1)}/s)` : '');
+              return h('li', {}, desc, o ? h('div', { class: 'op-rows' }, `${fmtNum(o.rowsIn)} in${rate(o.rowsInPerSec)} → ${fmtNum(o.rowsOut)} out${rate(o.rowsOutPerSec)}`) : null);
+            }),
           ),
         ),
         h('span', { class: 'arrow' }, '→'),
@@ -195,8 +197,7 @@ export function appPage(root, [name], _q, navigate) {
 
   async function loadErrors() {
     try {
-      const rows = listOf(await api('GET', `/v1/apps/${enc(name)}/errors?limit=50`), 'errors');
-      const list = rows.length ? rows : [];
+      const list = listOf(await api('GET', `/v1/apps/${enc(name)}/errors?limit=50`), 'rows');
       if (!list.length) return replace(errors, h('p', { class: 'muted' }, 'No rows in error_stream. Records that fail to parse or rows that fail to compute appear here.'));
       const cols = [...new Set(list.flatMap((r) => Object.keys(r)))];
       replace(

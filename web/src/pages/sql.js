@@ -231,7 +231,7 @@ export function sqlPage(root, _params, params, navigate) {
           await api('GET', `/v1/streams/${enc(out)}`);
         } catch (err) {
           if (err.status !== 404) throw err;
-          await api('POST', '/v1/streams', { name: out, shardCount: 1 });
+          await api('POST', '/v1/streams', { name: out, shards: 1 });
         }
       }
       const def = {

@@ -6,7 +6,7 @@ import { api, enc, listOf } from '../api.js';
 // streamInfo reads a stream summary whatever the exact field names.
 export function streamInfo(s) {
   if (typeof s === 'string') return { name: s };
-  const shards = s.shards ?? s.openShardCount ?? s.shardCount ?? s.Shards;
+  const shards = s.openShards ?? s.shards ?? s.shardCount;
   return {
     name: s.name ?? s.streamName ?? s.StreamName,
     status: s.status ?? s.streamStatus ?? s.StreamStatus,
@@ -31,7 +31,7 @@ export function streamsPage(root, _params, _query, navigate) {
         replace(formMsg);
         await busy(create, async () => {
           try {
-            await api('POST', '/v1/streams', { name: name.value.trim(), shardCount: Number(shards.value) || 1 });
+            await api('POST', '/v1/streams', { name: name.value.trim(), shards: Number(shards.value) || 1 });
             const created = name.value.trim();
             name.value = '';
             await load();
@@ -144,6 +144,7 @@ export function streamPage(root, [name], _query, navigate) {
           h('dt', {}, 'Shards'),
           h('dd', {}, fmtNum(shardList.length || s.shards)),
           s.retention ? [h('dt', {}, 'Retention'), h('dd', {}, `${s.retention} h`)] : null,
+          d.stats ? [h('dt', {}, 'Records in'), h('dd', {}, fmtNum(d.stats.recordsIn)), h('dt', {}, 'Records out'), h('dd', {}, fmtNum(d.stats.recordsOut))] : null,
         ),
         shardList.length
           ? h(
@@ -154,15 +155,14 @@ export function streamPage(root, [name], _query, navigate) {
                 'tbody',
                 {},
                 shardList.map((sh) => {
-                  const hk = sh.hashKeyRange || {};
-                  const sq = sh.sequenceNumberRange || {};
+                  const range = `${sh.startingHashKey} – ${sh.endingHashKey}`;
                   return h(
                     'tr',
                     {},
-                    h('td', { class: 'mono' }, sh.shardId ?? sh.ShardId ?? '?'),
-                    h('td', { class: 'mono ellipsis', title: `${hk.startingHashKey ?? ''} – ${hk.endingHashKey ?? ''}` }, hk.startingHashKey != null ? `${hk.startingHashKey} – ${hk.endingHashKey}` : '—'),
-                    h('td', { class: 'mono ellipsis' }, sq.startingSequenceNumber ? `${sq.startingSequenceNumber} – ${sq.endingSequenceNumber || 'open'}` : '—'),
-                    h('td', { class: 'mono' }, sh.parentShardId || '—'),
+                    h('td', { class: 'mono' }, sh.id, sh.open === false ? h('span', { class: 'badge' }, 'closed') : null),
+                    h('td', { class: 'mono ellipsis', title: range }, sh.startingHashKey != null ? range : '—'),
+                    h('td', { class: 'mono ellipsis', title: `${sh.startingSequence} – ${sh.endingSequence || 'open'}` }, sh.startingSequence ? `${sh.startingSequence} – ${sh.endingSequence || 'open'}` : '—'),
+                    h('td', { class: 'mono' }, [sh.parent, sh.adjacentParent].filter(Boolean).join(', ') || '—'),
                   );
                 }),
               ),
