@@ -185,6 +185,7 @@ func (a *app) openRemote(ctx context.Context) (*backend, error) {
 			creds:    creds,
 			client:   &http.Client{Timeout: a.timeout},
 			errf:     a.apiErr,
+			token:    a.getenv("KDA_TOKEN"),
 		},
 	}, nil
 }

@@ -211,7 +211,7 @@ func (a *app) appCall(ctx context.Context, what, method, path string, body []byt
 		if err != nil {
 			return err
 		}
-		signer := &restCheckpoints{region: a.region, creds: creds}
+		signer := &restCheckpoints{region: a.region, creds: creds, token: a.getenv("KDA_TOKEN")}
 		base, client = strings.TrimRight(a.endpoint, "/"), &http.Client{Timeout: a.timeout}
 		sign = func(r *http.Request, b []byte) error { return signer.sign(ctx, r, b) }
 	}

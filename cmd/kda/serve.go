@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,6 +26,8 @@ type serveFlags struct {
 	listen          string
 	accessKey       string
 	secretKey       string
+	token           string
+	tokenFile       string
 	transitionDelay time.Duration
 	shutdownTimeout time.Duration
 	demo            bool
@@ -43,8 +46,9 @@ func newServeCmd(a *app) *cobra.Command {
   GET  /metrics              Prometheus metrics, per stream
   GET|PUT /v1/streams/{stream}/consumers/{consumer}/checkpoints
                              consumer checkpoints (used by "kda tail --consumer")
-  /v1/apps[/{name}[/start|/stop]]
-                             SQL applications (used by "kda app")
+  /v1/...                    the REST API: streams, records, schema discovery,
+                             SQL queries as Server-Sent Events, applications
+                             (used by "kda app"); GET /v1/openapi.json describes it
 
 Applications run inside the server, reading kda streams; the ones left
 running start again, from their last checkpoint, when the server starts.
@@ -53,7 +57,12 @@ Data lives under --data (default ./kda-data). SIGINT or SIGTERM stops
 accepting connections, lets in-flight requests finish and syncs the store.
 
 With --access-key/--secret-key (or KDA_ACCESS_KEY/KDA_SECRET_KEY) requests
-must be SigV4-signed with those keys; otherwise any keys are accepted.`,
+must be SigV4-signed with those keys; otherwise any keys are accepted.
+
+With --token (or --token-file, read once at start) every /v1 route needs
+"Authorization: Bearer <token>" (SigV4-signed REST calls are still accepted
+when the server has keys); /healthz stays open. The REST API never sends
+CORS headers. Application output files are written under <data>/outputs/.`,
 		Example: `  kda serve --demo
   kda serve --listen 0.0.0.0:4567 --data /var/lib/kda --no-limits`,
 		Args: exactArgs(),
@@ -65,6 +74,8 @@ must be SigV4-signed with those keys; otherwise any keys are accepted.`,
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:4567", "address to listen on (host:port; port 0 picks a free one)")
 	fl.StringVar(&f.accessKey, "access-key", "", "access key clients must sign with (default $KDA_ACCESS_KEY; empty accepts any)")
 	fl.StringVar(&f.secretKey, "secret-key", "", "secret key clients must sign with (default $KDA_SECRET_KEY)")
+	fl.StringVar(&f.token, "token", "", "bearer token every /v1 request must carry (default $KDA_TOKEN)")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the bearer token (read once at start)")
 	fl.DurationVar(&f.transitionDelay, "transition-delay", 0, "how long streams stay CREATING/UPDATING/DELETING, as on AWS (e.g. 500ms)")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for in-flight requests on shutdown")
 	fl.BoolVar(&f.demo, "demo", false, `create a stream "demo" (2 shards) fed with synthetic stock trades, and the demo applications demo-leaderboard and demo-alerts`)
@@ -77,6 +88,10 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	f.secretKey = firstNonEmpty(f.secretKey, a.getenv("KDA_SECRET_KEY"))
 	if (f.accessKey == "") != (f.secretKey == "") {
 		return usagef("give both --access-key and --secret-key, or neither")
+	}
+	token, err := a.serveToken(f)
+	if err != nil {
+		return err
 	}
 	if f.demoRate <= 0 {
 		return usagef("--demo-rate must be positive")
@@ -98,7 +113,10 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		return openDataErr(dataDir, err)
 	}
 	// SQL applications meant to run start now, from their last checkpoint.
-	apps, err := kdaapp.NewManager(st, kdaapp.ManagerOptions{Logger: logger.With("component", "apps")})
+	apps, err := kdaapp.NewManager(st, kdaapp.ManagerOptions{
+		Logger:    logger.With("component", "apps"),
+		OutputDir: filepath.Join(dataDir, "outputs"),
+	})
 	if err != nil {
 		_ = st.Close()
 		return fmt.Errorf("load applications in %s: %w", dataDir, err)
@@ -146,6 +164,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 			api:       api,
 			accessKey: f.accessKey,
 			secretKey: f.secretKey,
+			token:     token,
 			logger:    logger,
 			started:   time.Now(),
 			version:   version,
@@ -158,6 +177,9 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	auth := "any keys accepted"
 	if f.accessKey != "" {
 		auth = "SigV4 with access key " + f.accessKey
+	}
+	if token != "" {
+		auth += "; REST needs the bearer token"
 	}
 	logger.Info("kda listening",
 		"url", "http://"+ln.Addr().String(),
@@ -206,4 +228,24 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		logger.Info("stopped; data synced", "data", dataDir)
 	}
 	return runErr
+}
+
+// serveToken is the REST API's bearer token from --token, --token-file or
+// $KDA_TOKEN ("" for none).
+func (a *app) serveToken(f serveFlags) (string, error) {
+	if f.token != "" && f.tokenFile != "" {
+		return "", usagef("give --token or --token-file, not both")
+	}
+	if f.tokenFile != "" {
+		b, err := os.ReadFile(f.tokenFile)
+		if err != nil {
+			return "", fmt.Errorf("read --token-file: %w", err)
+		}
+		tok := strings.TrimSpace(string(b))
+		if tok == "" {
+			return "", usagef("--token-file %s is empty", f.tokenFile)
+		}
+		return tok, nil
+	}
+	return firstNonEmpty(f.token, a.getenv("KDA_TOKEN")), nil
 }
