@@ -38,4 +38,3 @@ func (s *server) answerCheckpoints(w http.ResponseWriter, stream, consumer strin
 	}
 	writeJSON(w, http.StatusOK, cps)
 }
-

@@ -333,8 +333,11 @@ func jsonErrorText(body []byte, err error) string {
 	if errors.As(err, &te) {
 		return fmt.Sprintf("field %q: %s is not a %s", te.Field, te.Value, te.Type)
 	}
-	if errors.Is(err, io.EOF) || len(strings.TrimSpace(string(body))) == 0 {
+	if len(strings.TrimSpace(string(body))) == 0 {
 		return "the body is empty"
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return fmt.Sprintf("malformed JSON: the body ends at byte %d before the value does", len(body))
 	}
 	return err.Error()
 }
