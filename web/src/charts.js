@@ -124,7 +124,7 @@ export class LiveChart {
           { stroke: '#64748b', splits: () => labels.map((_, i) => i), values: () => labels, gap: 4 },
           { stroke: '#64748b' },
         ],
-        legend: { live: false },
+        legend: { show: false },
       },
       data,
       this.body,

@@ -44,6 +44,10 @@ export function sqlPage(root, _params, params, navigate) {
     const line = err.line;
     const col = err.column;
     const where = line ? `Line ${line}${col ? `, column ${col}` : ''}: ` : '';
+    // The server's message may repeat the position; say it once.
+    const message = String(err.message || err).replace(/^line \d+(, column \d+)?:\s*/i, '');
+    err = { ...err, message, code: err.code };
+    if (!sections.size && results.querySelector('.spinner')) replace(results, empty('No results', 'Fix the query and run it again.'));
     replace(errorArea, h('div', { class: 'alert error', id: 'sql-error', role: 'alert', dataset: { line: line || '', column: col || '' } }, where, err.message || String(err)));
     if (line || /sql|parse|syntax|column|stream/i.test(err.code || '')) editor.markError(err.message || String(err), line, col);
   }
