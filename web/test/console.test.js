@@ -209,3 +209,19 @@ step('the query is saved as an application, started and stopped', async () => {
   await page.click('nav a:has-text("Applications")');
   await page.locator('#apps-table tr[data-app="clicks-per-action"] [data-status="RUNNING"]').waitFor();
 });
+
+// SCREENSHOTS=1 npm test saves each page into web/test-results/ for a look.
+step('screenshots of each page (SCREENSHOTS=1)', async () => {
+  if (!process.env.SCREENSHOTS) return;
+  mkdirSync(results, { recursive: true });
+  for (const [name, path, ready] of [
+    ['streams', '/streams', '#streams-table'],
+    ['stream', `/streams/${STREAM}`, '#records-table'],
+    ['apps', '/apps', '#apps-table'],
+    ['app', '/apps/clicks-per-action', '#dag'],
+  ]) {
+    await page.goto(base + path);
+    await page.locator(ready).waitFor();
+    await page.screenshot({ path: join(results, `page-${name}.png`), fullPage: true });
+  }
+});

@@ -147,7 +147,7 @@ export function streamPage(root, [name], _query, navigate) {
           d.stats ? [h('dt', {}, 'Records in'), h('dd', {}, fmtNum(d.stats.recordsIn)), h('dt', {}, 'Records out'), h('dd', {}, fmtNum(d.stats.recordsOut))] : null,
         ),
         shardList.length
-          ? h(
+          ? h('div', { class: 'table-scroll' }, h(
               'table',
               { class: 'grid compact', id: 'shards-table' },
               h('thead', {}, h('tr', {}, h('th', {}, 'Shard'), h('th', {}, 'Hash key range'), h('th', {}, 'Sequence range'), h('th', {}, 'Parent'))),
@@ -166,7 +166,7 @@ export function streamPage(root, [name], _query, navigate) {
                   );
                 }),
               ),
-            )
+            ))
           : null,
       );
     } catch (err) {
