@@ -1,0 +1,415 @@
+package anomaly
+
+import "math"
+
+// rng is splitmix64: tiny, fast, and its whole state is one uint64, which
+// makes snapshots trivial.
+type rng struct{ s uint64 }
+
+func (r *rng) next() uint64 {
+	r.s += 0x9e3779b97f4a7c15
+	z := r.s
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// float returns a uniform value in [0, 1).
+func (r *rng) float() float64 { return float64(r.next()>>11) * (1.0 / (1 << 53)) }
+
+// open returns a uniform value in (0, 1).
+func (r *rng) open() float64 { return (float64(r.next()>>11) + 0.5) * (1.0 / (1 << 53)) }
+
+// tree is one robust random cut tree over at most cap points, with its
+// time-decayed reservoir sampler. Nodes live in flat arrays indexed by
+// int32; a node is a leaf when left[i] < 0. A node's bounding box is
+// box[i*2d : i*2d+d] (min) and box[i*2d+d : (i+1)*2d] (max); a leaf's box
+// is its point (min = max), so the point is stored nowhere else.
+type tree struct {
+	d    int // dimensions of a (shingled) point
+	r    rng
+	root int32
+
+	left, right, parent []int32
+	cutDim              []int32
+	cutVal              []float64
+	mass                []int32
+	box                 []float64
+	free                []int32 // unused node indices (a stack)
+
+	// Sampler: a max-heap of the kept points' keys; leafOf[k] is the leaf
+	// holding the point of heap entry k (several entries may share a leaf
+	// when points are equal, the leaf's mass counting them).
+	keys   []float64
+	leafOf []int32
+
+	path []int32 // scratch for the scoring walk
+}
+
+func newTree(d, sampleSize int, seed uint64) *tree {
+	n := 2 * sampleSize
+	t := &tree{
+		d: d, r: rng{seed}, root: -1,
+		left: make([]int32, n), right: make([]int32, n), parent: make([]int32, n),
+		cutDim: make([]int32, n), cutVal: make([]float64, n), mass: make([]int32, n),
+		box:    make([]float64, n*2*d),
+		free:   make([]int32, 0, n),
+		keys:   make([]float64, 0, sampleSize),
+		leafOf: make([]int32, 0, sampleSize),
+		path:   make([]int32, 0, 64),
+	}
+	for i := n - 1; i >= 0; i-- {
+		t.free = append(t.free, int32(i))
+	}
+	return t
+}
+
+func (t *tree) alloc() int32 {
+	i := t.free[len(t.free)-1]
+	t.free = t.free[:len(t.free)-1]
+	return i
+}
+
+func (t *tree) release(i int32) { t.free = append(t.free, i) }
+
+func (t *tree) lo(i int32) []float64 {
+	o := int(i) * 2 * t.d
+	return t.box[o : o+t.d : o+t.d]
+}
+
+func (t *tree) hi(i int32) []float64 {
+	o := int(i)*2*t.d + t.d
+	return t.box[o : o+t.d : o+t.d]
+}
+
+func (t *tree) newLeaf(p []float64, parent int32) int32 {
+	l := t.alloc()
+	t.left[l], t.right[l], t.parent[l], t.mass[l] = -1, -1, parent, 1
+	copy(t.lo(l), p)
+	copy(t.hi(l), p)
+	return l
+}
+
+func equalPoint(a, b []float64) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// insert adds p and returns the leaf that holds it. The walk follows the
+// paper's insertion: at each node a cut is drawn uniformly over the box
+// of the node's points plus p (dimension chosen proportionally to its
+// range); if the cut separates p from the node's box, a new internal node
+// with that cut is placed above the node and p becomes its other child;
+// otherwise the node's box grows to take p and the walk follows the node's
+// own cut.
+func (t *tree) insert(p []float64) int32 {
+	if t.root < 0 {
+		t.root = t.newLeaf(p, -1)
+		return t.root
+	}
+	n := t.root
+	for {
+		lo, hi := t.lo(n), t.hi(n)
+		if t.left[n] < 0 && equalPoint(lo, p) {
+			t.mass[n]++
+			return n
+		}
+		total := 0.0
+		for k, v := range p {
+			total += math.Max(hi[k], v) - math.Min(lo[k], v)
+		}
+		r := t.r.float() * total
+		dim, last := -1, -1
+		var cut float64
+		for k, v := range p {
+			a, b := math.Min(lo[k], v), math.Max(hi[k], v)
+			ext := b - a
+			if ext <= 0 {
+				continue
+			}
+			last = k
+			if r < ext {
+				dim, cut = k, a+r
+				if cut >= b { // rounding
+					cut = a
+				}
+				break
+			}
+			r -= ext
+		}
+		if dim < 0 { // rounding pushed r past the end: take the last dimension
+			dim = last
+			cut = math.Min(lo[dim], p[dim])
+		}
+		v := p[dim]
+		if (v <= cut && cut < lo[dim]) || (hi[dim] <= cut && cut < v) {
+			par := t.parent[n]
+			m := t.alloc()
+			t.cutDim[m], t.cutVal[m], t.mass[m], t.parent[m] = int32(dim), cut, t.mass[n]+1, par
+			ml, mh := t.lo(m), t.hi(m)
+			for k, x := range p {
+				ml[k] = math.Min(lo[k], x)
+				mh[k] = math.Max(hi[k], x)
+			}
+			l := t.newLeaf(p, m)
+			if v <= cut {
+				t.left[m], t.right[m] = l, n
+			} else {
+				t.left[m], t.right[m] = n, l
+			}
+			t.parent[n] = m
+			if par < 0 {
+				t.root = m
+			} else if t.left[par] == n {
+				t.left[par] = m
+			} else {
+				t.right[par] = m
+			}
+			return l
+		}
+		// The cut falls inside the node's box: n is internal (a leaf's box
+		// is a point, so any cut separates it from a different p).
+		t.mass[n]++
+		for k, x := range p {
+			if x < lo[k] {
+				lo[k] = x
+			}
+			if x > hi[k] {
+				hi[k] = x
+			}
+		}
+		if p[t.cutDim[n]] <= t.cutVal[n] {
+			n = t.left[n]
+		} else {
+			n = t.right[n]
+		}
+	}
+}
+
+// remove takes one copy of leaf l's point out of the tree: its sibling
+// replaces their parent, and the ancestors' masses and boxes shrink.
+func (t *tree) remove(l int32) {
+	if t.mass[l] > 1 {
+		for x := l; x >= 0; x = t.parent[x] {
+			t.mass[x]--
+		}
+		return
+	}
+	par := t.parent[l]
+	t.release(l)
+	if par < 0 {
+		t.root = -1
+		return
+	}
+	sib := t.left[par]
+	if sib == l {
+		sib = t.right[par]
+	}
+	g := t.parent[par]
+	t.parent[sib] = g
+	t.release(par)
+	if g < 0 {
+		t.root = sib
+		return
+	}
+	if t.left[g] == par {
+		t.left[g] = sib
+	} else {
+		t.right[g] = sib
+	}
+	for x := g; x >= 0; x = t.parent[x] {
+		t.mass[x]--
+		lo, hi := t.lo(x), t.hi(x)
+		al, ah := t.lo(t.left[x]), t.hi(t.left[x])
+		bl, bh := t.lo(t.right[x]), t.hi(t.right[x])
+		for k := range lo {
+			lo[k] = math.Min(al[k], bl[k])
+			hi[k] = math.Max(ah[k], bh[k])
+		}
+	}
+}
+
+// descend walks from the root to the leaf p would land in, leaving the
+// internal nodes passed in t.path (root first), and returns the leaf.
+func (t *tree) descend(p []float64) int32 {
+	t.path = t.path[:0]
+	n := t.root
+	for t.left[n] >= 0 {
+		t.path = append(t.path, n)
+		if p[t.cutDim[n]] <= t.cutVal[n] {
+			n = t.left[n]
+		} else {
+			n = t.right[n]
+		}
+	}
+	return n
+}
+
+// score is the tree's anomaly score for p (see the package comment).
+func (t *tree) score(p []float64) float64 {
+	if t.root < 0 {
+		return 0
+	}
+	leaf := t.descend(p)
+	depth := len(t.path)
+	treeMass := float64(t.mass[t.root])
+	var s float64
+	if equalPoint(t.lo(leaf), p) {
+		m := float64(t.mass[leaf])
+		s = (1 - m/(2*treeMass)) / (float64(depth) + math.Log2(m+1))
+	} else {
+		s = 1 / float64(depth+1)
+	}
+	for i := depth - 1; i >= 0; i-- {
+		n := t.path[i]
+		lo, hi := t.lo(n), t.hi(n)
+		gap, span := 0.0, 0.0
+		for k, v := range p {
+			a, b := lo[k], hi[k]
+			if v < a {
+				gap += a - v
+				a = v
+			} else if v > b {
+				gap += v - b
+				b = v
+			}
+			span += b - a
+		}
+		if gap > 0 {
+			prob := gap / span
+			s = (1-prob)*s + prob/float64(i+1)
+		}
+	}
+	return s * math.Log2(treeMass+1)
+}
+
+// attribute adds the tree's score for p, split by dimension and side, to
+// high and low (len d each) and returns the tree's score.
+func (t *tree) attribute(p, high, low, vh, vl []float64) float64 {
+	if t.root < 0 {
+		return 0
+	}
+	leaf := t.descend(p)
+	depth := len(t.path)
+	treeMass := float64(t.mass[t.root])
+	q := t.lo(leaf)
+	var s float64
+	if equalPoint(q, p) {
+		m := float64(t.mass[leaf])
+		s = (1 - m/(2*treeMass)) / (float64(depth) + math.Log2(m+1))
+		e := s / float64(2*t.d)
+		for k := range vh {
+			vh[k], vl[k] = e, e
+		}
+	} else {
+		s = 1 / float64(depth+1)
+		tot := 0.0
+		for k, v := range p {
+			tot += math.Abs(v - q[k])
+		}
+		for k, v := range p {
+			vh[k], vl[k] = 0, 0
+			if v > q[k] {
+				vh[k] = s * (v - q[k]) / tot
+			} else if v < q[k] {
+				vl[k] = s * (q[k] - v) / tot
+			}
+		}
+	}
+	for i := depth - 1; i >= 0; i-- {
+		n := t.path[i]
+		lo, hi := t.lo(n), t.hi(n)
+		gap, span := 0.0, 0.0
+		for k, v := range p {
+			a, b := lo[k], hi[k]
+			if v < a {
+				gap += a - v
+				a = v
+			} else if v > b {
+				gap += v - b
+				b = v
+			}
+			span += b - a
+		}
+		if gap > 0 {
+			prob := gap / span
+			su := 1 / float64(i+1)
+			s = (1-prob)*s + prob*su
+			f := su / span
+			for k, v := range p {
+				vh[k] *= 1 - prob
+				vl[k] *= 1 - prob
+				if v < lo[k] {
+					vl[k] += (lo[k] - v) * f
+				} else if v > hi[k] {
+					vh[k] += (v - hi[k]) * f
+				}
+			}
+		}
+	}
+	norm := math.Log2(treeMass + 1)
+	for k := range vh {
+		high[k] += vh[k] * norm
+		low[k] += vl[k] * norm
+	}
+	return s * norm
+}
+
+// sample offers p, observed at sequence number seq, to the tree's
+// time-decayed reservoir. Its key is log(-log u) - seq/timeDecay, the log
+// of the exponential-clock key -log(u)/exp(seq/timeDecay): the sampler
+// keeps the sampleSize smallest keys, so each point's chance to stay
+// decays by a factor e every timeDecay points (Efraimidis–Spirakis
+// weighted reservoir sampling with weights exp(seq/timeDecay)).
+func (t *tree) sample(p []float64, seq uint64, lambda float64, size int) {
+	key := math.Log(-math.Log(t.r.open())) - float64(seq)*lambda
+	if len(t.keys) < size {
+		l := t.insert(p)
+		t.keys = append(t.keys, key)
+		t.leafOf = append(t.leafOf, l)
+		t.siftUp(len(t.keys) - 1)
+		return
+	}
+	if key >= t.keys[0] {
+		return
+	}
+	t.remove(t.leafOf[0])
+	t.keys[0] = key
+	t.leafOf[0] = t.insert(p)
+	t.siftDown(0)
+}
+
+func (t *tree) siftUp(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if t.keys[p] >= t.keys[i] {
+			return
+		}
+		t.keys[p], t.keys[i] = t.keys[i], t.keys[p]
+		t.leafOf[p], t.leafOf[i] = t.leafOf[i], t.leafOf[p]
+		i = p
+	}
+}
+
+func (t *tree) siftDown(i int) {
+	n := len(t.keys)
+	for {
+		c := 2*i + 1
+		if c >= n {
+			return
+		}
+		if c+1 < n && t.keys[c+1] > t.keys[c] {
+			c++
+		}
+		if t.keys[i] >= t.keys[c] {
+			return
+		}
+		t.keys[c], t.keys[i] = t.keys[i], t.keys[c]
+		t.leafOf[c], t.leafOf[i] = t.leafOf[i], t.leafOf[c]
+		i = c
+	}
+}
