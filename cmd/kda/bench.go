@@ -118,6 +118,7 @@ missing. Records rejected one by one (throttling) are retried and counted.`,
 	fl.IntVar(&cfg.MaxRetries, "retries", 20, "retries of a record the stream rejected")
 	fl.BoolVar(&deleteAfter, "delete", false, "delete the stream afterwards if bench created it")
 	cmd.AddCommand(k)
+	cmd.AddCommand(newBenchNABCmd(a))
 	return cmd
 }
 
