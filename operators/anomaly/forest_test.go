@@ -1,6 +1,7 @@
 package anomaly
 
 import (
+	"bytes"
 	"math"
 	"testing"
 )
@@ -236,5 +237,48 @@ func BenchmarkForestUpdate(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 		})
+	}
+}
+
+func TestSnapshotRestore(t *testing.T) {
+	o := ForestOptions{Trees: 25, SampleSize: 50, TimeDecay: 300, ShingleSize: 3, Dimensions: 2, Seed: 99}
+	f := newTestForest(t, o)
+	u := noise(21)
+	for i := 0; i < 1000; i++ {
+		f.Update([]float64{u(), math.Floor(u() * 3)})
+	}
+	var buf bytes.Buffer
+	if err := f.Snapshot(&buf); err != nil {
+		t.Fatal(err)
+	}
+	g := newTestForest(t, ForestOptions{})
+	if err := g.Restore(bytes.NewReader(buf.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	if g.Options() != f.Options() {
+		t.Fatalf("options %+v vs %+v", g.Options(), f.Options())
+	}
+	var a, b Attribution
+	for i := 0; i < 2000; i++ {
+		p := []float64{u(), math.Floor(u() * 3)}
+		if i%2 == 0 {
+			if s1, s2 := f.Update(p), g.Update(p); s1 != s2 {
+				t.Fatalf("step %d: %v vs %v", i, s1, s2)
+			}
+		} else if s1, s2 := f.UpdateExplain(p, &a), g.UpdateExplain(p, &b); s1 != s2 || a.High[0] != b.High[0] {
+			t.Fatalf("step %d: %v vs %v", i, s1, s2)
+		}
+	}
+	// Truncated and corrupt snapshots fail cleanly.
+	data := buf.Bytes()
+	for _, n := range []int{0, 5, 20, len(data) / 2, len(data) - 1} {
+		if err := newTestForest(t, ForestOptions{}).Restore(bytes.NewReader(data[:n])); err == nil {
+			t.Errorf("truncated to %d: no error", n)
+		}
+	}
+	bad := append([]byte(nil), data...)
+	bad[6] = 9
+	if err := newTestForest(t, ForestOptions{}).Restore(bytes.NewReader(bad)); err == nil {
+		t.Error("bad version: no error")
 	}
 }
