@@ -36,3 +36,7 @@
 //     nothing else) scores A_TP·windows. The reported score is
 //     100·(raw − null)/(perfect − null).
 package nab
+
+// Verification: scoring KDA's published RANDOM_CUT_FOREST output (the 24
+// series under results/randomCutForest) reproduces, series by series, the
+// sum of the S(t)_standard column NAB wrote next to it (TestKDAPublishedScores).
