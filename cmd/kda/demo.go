@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"math"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"time"
 

@@ -392,4 +392,3 @@ func parseArrival(s string) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("want RFC 3339 text or epoch milliseconds")
 }
-

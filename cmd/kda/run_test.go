@@ -81,7 +81,7 @@ input:
 
 func TestRunAndExplainReportSQLErrorsWithACaret(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
-		"bad.sql": "CREATE STREAM O (n BIGINT);\nCREATE PUMP P AS INSERT INTO O SELECT STREAM COUNT(*) FROM SOURCE_SQL_STREAM_001 GROUP BY \"ticker\";\n",
+		"bad.sql":  "CREATE STREAM O (n BIGINT);\nCREATE PUMP P AS INSERT INTO O SELECT STREAM COUNT(*) FROM SOURCE_SQL_STREAM_001 GROUP BY \"ticker\";\n",
 		"in.jsonl": `{"ticker":"A"}` + "\n",
 	})
 	for _, cmd := range []string{"run", "explain"} {

@@ -107,4 +107,3 @@ CREATE PUMP P AS INSERT INTO OUT_S
 	}
 	b.ReportMetric(float64(read)/b.Elapsed().Seconds(), "records/s")
 }
-
