@@ -128,6 +128,7 @@ type Forest struct {
 	filled  int       // vectors in shingle (≤ ShingleSize)
 
 	vh, vl, hi, lo []float64 // attribution scratch, len d
+	log2           []float64 // log2[m] = log2(m+1), m ≤ SampleSize
 }
 
 // NewForest validates opts, fills KDA's defaults and builds an empty forest.
@@ -140,6 +141,10 @@ func NewForest(opts ForestOptions) (*Forest, error) {
 	f.shingle = make([]float64, f.d)
 	f.vh, f.vl = make([]float64, f.d), make([]float64, f.d)
 	f.hi, f.lo = make([]float64, f.d), make([]float64, f.d)
+	f.log2 = make([]float64, o.SampleSize+1)
+	for m := range f.log2 {
+		f.log2[m] = math.Log2(float64(m) + 1)
+	}
 	s := rng{o.Seed}
 	f.trees = make([]*tree, o.Trees)
 	for i := range f.trees {
@@ -201,7 +206,7 @@ func (f *Forest) Update(point []float64) float64 {
 	score := 0.0
 	if f.seen >= uint64(f.opts.SampleSize) {
 		for _, t := range f.trees {
-			score += t.score(p)
+			score += t.score(p, f.log2)
 		}
 		score /= float64(len(f.trees))
 	}

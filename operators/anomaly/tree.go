@@ -249,24 +249,20 @@ func (t *tree) descend(p []float64) int32 {
 	return n
 }
 
-// score is the tree's anomaly score for p (see the package comment).
-func (t *tree) score(p []float64) float64 {
+// score is the tree's anomaly score for p (see the package comment). The
+// bottom-up recurrence s_i = (1-prob_i)·s_{i+1} + prob_i/(i+1) is unrolled
+// into one top-down pass: s_0 = Σ_i W_i·prob_i/(i+1) + W_D·s_leaf with
+// W_i = Π_{j<i}(1-prob_j), so each node is visited once.
+func (t *tree) score(p []float64, log2 []float64) float64 {
 	if t.root < 0 {
 		return 0
 	}
-	leaf := t.descend(p)
-	depth := len(t.path)
-	treeMass := float64(t.mass[t.root])
-	var s float64
-	if equalPoint(t.lo(leaf), p) {
-		m := float64(t.mass[leaf])
-		s = (1 - m/(2*treeMass)) / (float64(depth) + math.Log2(m+1))
-	} else {
-		s = 1 / float64(depth+1)
-	}
-	for i := depth - 1; i >= 0; i-- {
-		n := t.path[i]
-		lo, hi := t.lo(n), t.hi(n)
+	acc, w := 0.0, 1.0
+	n := t.root
+	depth := 0
+	for t.left[n] >= 0 {
+		o := int(n) * 2 * t.d
+		lo, hi := t.box[o:o+t.d:o+t.d], t.box[o+t.d:o+2*t.d:o+2*t.d]
 		gap, span := 0.0, 0.0
 		for k, v := range p {
 			a, b := lo[k], hi[k]
@@ -281,10 +277,25 @@ func (t *tree) score(p []float64) float64 {
 		}
 		if gap > 0 {
 			prob := gap / span
-			s = (1-prob)*s + prob/float64(i+1)
+			acc += w * prob / float64(depth+1)
+			w *= 1 - prob
 		}
+		if p[t.cutDim[n]] <= t.cutVal[n] {
+			n = t.left[n]
+		} else {
+			n = t.right[n]
+		}
+		depth++
 	}
-	return s * math.Log2(treeMass+1)
+	m := t.mass[t.root]
+	var s float64
+	if equalPoint(t.lo(n), p) {
+		lm := float64(t.mass[n])
+		s = (1 - lm/(2*float64(m))) / (float64(depth) + log2[t.mass[n]])
+	} else {
+		s = 1 / float64(depth+1)
+	}
+	return (acc + w*s) * log2[m]
 }
 
 // attribute adds the tree's score for p, split by dimension and side, to
