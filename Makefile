@@ -28,8 +28,10 @@ test-browser: console ## the console's unit and browser tests only (needs chromi
 test-short: ## quick tests without the race detector or the crash test
 	$(GO) test -short -count=1 ./...
 
-vet: ## go vet
+vet: ## go vet, and gofmt over every tracked Go file
 	$(GO) vet ./...
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './web/node_modules/*')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 
 bench: ## the performance benchmarks quoted in the README
 	$(GO) test -run '^$$' -bench . -benchtime 3s -count 5 ./engine/store/ ./connectors/kinesisapi/
