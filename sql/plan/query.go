@@ -79,14 +79,17 @@ func (p *planner) planSelect(q *dialect.Query, sel *sqlparser.Select) (*selected
 			sc.schema = st.Schema
 			sc.qualifiers = []string{name}
 		case *sqlparser.Subquery:
-			if _, ok := q.TableFunctions[from.As.String()]; ok {
-				return nil, p.errAt(qpos(from), "table functions such as %s are not supported yet", q.TableFunctions[from.As.String()].Name)
+			var sub *selected
+			var err error
+			if tf, ok := q.TableFunctions[from.As.String()]; ok {
+				sub, err = p.planTableFunction(q, tf, t) // tablefunc.go
+			} else {
+				inner, ok := t.Select.(*sqlparser.Select)
+				if !ok {
+					return nil, p.errAt(qpos(t), "UNION and other set operations are not supported yet")
+				}
+				sub, err = p.planSelect(q, inner)
 			}
-			inner, ok := t.Select.(*sqlparser.Select)
-			if !ok {
-				return nil, p.errAt(qpos(t), "UNION and other set operations are not supported yet")
-			}
-			sub, err := p.planSelect(q, inner)
 			if err != nil {
 				return nil, err
 			}
