@@ -83,11 +83,13 @@ type Hotspots struct {
 
 type hcell struct {
 	key   string
-	at    []int64 // cube coordinates
-	count int     // points in the cube
-	block int     // points in the 3^d block around it
-	slots []int32 // FIFO of the cube's ring slots
-	seen  bool    // BFS mark
+	at    []int64  // cube coordinates
+	count int      // points in the cube
+	block int      // points in the 3^d block around it
+	slots []int32  // FIFO of the cube's ring slots
+	nbrs  []*hcell // the other existing cubes of its 3^d block
+	dense bool
+	seen  bool // BFS mark
 }
 
 // NumericDims returns the columns HOTSPOTS (and RANDOM_CUT_FOREST)
@@ -255,8 +257,12 @@ func (h *Hotspots) push(p []float64) {
 	c, ok := h.cells[string(key)]
 	if !ok {
 		c = &hcell{key: string(key), at: slices.Clone(h.cc)}
+		h.lookupNeighbours(c, func(o *hcell) {
+			c.block += o.count
+			c.nbrs = append(c.nbrs, o)
+			o.nbrs = append(o.nbrs, c)
+		})
 		h.cells[c.key] = c
-		h.neighbours(c, func(o *hcell) { c.block += o.count })
 	}
 	c.count++
 	c.slots = append(c.slots, int32(slot))
@@ -276,32 +282,44 @@ func (h *Hotspots) evict() {
 	if c.count == 0 {
 		delete(h.cells, c.key)
 		delete(h.dense, c)
+		for _, o := range c.nbrs {
+			if i := slices.Index(o.nbrs, c); i >= 0 {
+				last := len(o.nbrs) - 1
+				o.nbrs[i], o.nbrs[last] = o.nbrs[last], nil
+				o.nbrs = o.nbrs[:last]
+			}
+		}
+		c.nbrs = nil
 	}
 }
 
 // bump adds delta to the block counts around c and tracks dense cubes.
 func (h *Hotspots) bump(c *hcell, delta int) {
-	if _, ok := h.dense[c]; ok {
+	if c.dense {
 		h.dirty = true // a hotspot's points change
 	}
-	h.neighbours(c, func(o *hcell) {
-		o.block += delta
-		_, was := h.dense[o]
-		is := o.block >= h.spec.MinPoints && o.count > 0
-		if was != is {
-			h.dirty = true
-			if is {
-				h.dense[o] = struct{}{}
-			} else {
-				delete(h.dense, o)
-			}
-		}
-	})
+	h.recount(c, delta)
+	for _, o := range c.nbrs {
+		h.recount(o, delta)
+	}
 }
 
-// neighbours calls f for every existing cube of c's 3^d block, c included
-// when it exists.
-func (h *Hotspots) neighbours(c *hcell, f func(*hcell)) {
+func (h *Hotspots) recount(o *hcell, delta int) {
+	o.block += delta
+	if is := o.block >= h.spec.MinPoints && o.count > 0; is != o.dense {
+		h.dirty = true
+		o.dense = is
+		if is {
+			h.dense[o] = struct{}{}
+		} else {
+			delete(h.dense, o)
+		}
+	}
+}
+
+// lookupNeighbours calls f for every existing cube of the 3^d block of the
+// new cube c (not yet in h.cells).
+func (h *Hotspots) lookupNeighbours(c *hcell, f func(*hcell)) {
 	d := len(c.at)
 	if d > 12 || pow3(d) > 2*len(h.cells) {
 		for _, o := range h.cells {
@@ -387,12 +405,12 @@ func (h *Hotspots) current() string {
 					s.max[k] = max(s.max[k], v)
 				}
 			}
-			h.neighbours(c, func(o *hcell) {
-				if _, ok := h.dense[o]; ok && !o.seen {
+			for _, o := range c.nbrs {
+				if o.dense && !o.seen {
 					o.seen = true
 					queue = append(queue, o)
 				}
-			})
+			}
 		}
 		if s.density >= h.spec.MinPoints {
 			spots = append(spots, s)

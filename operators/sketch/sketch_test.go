@@ -453,3 +453,27 @@ func BenchmarkDistinct(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "records/s")
 }
+
+// BenchmarkHotspotsAllDense is a harder case: uniform points where nearly
+// every cube is dense, so most rows change one large hotspot.
+func BenchmarkHotspotsAllDense(b *testing.B) {
+	op, _ := NewHotspots(HotspotsSpec{Input: xySchema, WindowSize: 1000, ScanRadius: 0.05, MinPoints: 10})
+	connect(op)
+	rng := rand.New(rand.NewPCG(5, 5))
+	recs := make([]arrow.Record, 10)
+	for i := range recs {
+		rows := make([][]any, 1000)
+		for j := range rows {
+			rows[j] = []any{i*1000 + j, rng.Float64(), rng.Float64(), "u"}
+		}
+		recs[i] = batch(b, xySchema, rows...)
+	}
+	ctx := &operators.Context{}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := op.Process(ctx, recs[i%len(recs)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "records/s")
+}
