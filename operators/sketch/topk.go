@@ -86,13 +86,18 @@ func NewTopK(spec TopKSpec) (*TopK, error) {
 }
 
 // TopKSchema is TOP_K_ITEMS_TUMBLING's output for column col of in:
-// ROWTIME, the column (nullable) under its own name, ITEM_COUNT BIGINT.
+// ROWTIME, the column (nullable) under its own name, ITEM_COUNT BIGINT
+// (ITEM_COUNT_2 when the column is itself named ITEM_COUNT).
 func TopKSchema(in types.Schema, col int) types.Schema {
 	f := in.Fields[col]
+	count := ItemCountName
+	if f.Name == count {
+		count += "_2"
+	}
 	return types.Schema{Fields: []types.Field{
 		{Name: types.RowtimeName, Type: types.Type{Kind: types.Timestamp, NotNull: true}},
 		{Name: f.Name, Type: f.Type.Nullable()},
-		{Name: ItemCountName, Type: types.TBigInt},
+		{Name: count, Type: types.TBigInt},
 	}}
 }
 
