@@ -87,6 +87,9 @@ func formatFloat(f float64, bits int) string {
 	case math.IsInf(f, -1):
 		return `"-Infinity"`
 	}
+	if f == 0 {
+		return "0" // and not "-0"
+	}
 	abs := f
 	if abs < 0 {
 		abs = -abs

@@ -38,6 +38,14 @@ CREATE OR REPLACE PUMP "ALERT_PUMP" AS INSERT INTO "PRICE_ALERTS"
         FROM "SOURCE_SQL_STREAM_001") AS t
   WHERE ABS(price - avg_price) > avg_price * 0.03;
 `},
+	{"demo-anomalies", "demo-anomalies", "TRADE_ANOMALIES", `-- Every trade's move in percent, scored by a random cut forest: the
+-- outlier trades stand out with scores far above 1.
+CREATE OR REPLACE STREAM "TRADE_ANOMALIES" (ticker VARCHAR(4), pct_move DOUBLE, anomaly_score DOUBLE);
+CREATE OR REPLACE PUMP "ANOMALY_PUMP" AS INSERT INTO "TRADE_ANOMALIES"
+  SELECT STREAM ticker, pct_move, ANOMALY_SCORE
+  FROM TABLE(RANDOM_CUT_FOREST(CURSOR(
+    SELECT STREAM "ticker_symbol" AS ticker, 100 * "change" / "price" AS pct_move FROM "SOURCE_SQL_STREAM_001")));
+`},
 }
 
 // demoSchema maps the demo's trade records.
