@@ -185,26 +185,26 @@ func TestTreeInvariants(t *testing.T) {
 }
 
 func countLeaves(tr *tree, n int32) int {
-	if tr.left[n] < 0 {
+	if tr.nodes[n].left < 0 {
 		return 1
 	}
-	return countLeaves(tr, tr.left[n]) + countLeaves(tr, tr.right[n])
+	return countLeaves(tr, tr.nodes[n].left) + countLeaves(tr, tr.nodes[n].right)
 }
 
 func checkNode(t *testing.T, tr *tree, n int32) int32 {
-	if tr.left[n] < 0 {
-		return tr.mass[n]
+	if tr.nodes[n].left < 0 {
+		return tr.nodes[n].mass
 	}
-	l, r := tr.left[n], tr.right[n]
-	if tr.parent[l] != n || tr.parent[r] != n {
+	l, r := tr.nodes[n].left, tr.nodes[n].right
+	if tr.nodes[l].parent != n || tr.nodes[r].parent != n {
 		t.Fatal("parent links")
 	}
 	m := checkNode(t, tr, l) + checkNode(t, tr, r)
-	if m != tr.mass[n] {
-		t.Fatalf("mass %d, children %d", tr.mass[n], m)
+	if m != tr.nodes[n].mass {
+		t.Fatalf("mass %d, children %d", tr.nodes[n].mass, m)
 	}
-	d := tr.cutDim[n]
-	if tr.hi(l)[d] > tr.cutVal[n] || tr.lo(r)[d] <= tr.cutVal[n] {
+	d := tr.nodes[n].cutDim
+	if tr.hi(l)[d] > tr.nodes[n].cutVal || tr.lo(r)[d] <= tr.nodes[n].cutVal {
 		t.Fatal("cut does not separate children")
 	}
 	for k := range tr.lo(n) {

@@ -44,13 +44,25 @@ func (f *Forest) Snapshot(w io.Writer) error {
 	for _, t := range f.trees {
 		e.u64(t.r.s)
 		e.u32(uint32(t.root))
-		e.u32(uint32(len(t.left)))
-		e.i32s(t.left)
-		e.i32s(t.right)
-		e.i32s(t.parent)
-		e.i32s(t.cutDim)
-		e.i32s(t.mass)
-		e.f64s(t.cutVal)
+		e.u32(uint32(len(t.nodes)))
+		for i := range t.nodes {
+			e.u32(uint32(t.nodes[i].left))
+		}
+		for i := range t.nodes {
+			e.u32(uint32(t.nodes[i].right))
+		}
+		for i := range t.nodes {
+			e.u32(uint32(t.nodes[i].parent))
+		}
+		for i := range t.nodes {
+			e.u32(uint32(t.nodes[i].cutDim))
+		}
+		for i := range t.nodes {
+			e.u32(uint32(t.nodes[i].mass))
+		}
+		for i := range t.nodes {
+			e.f64(t.nodes[i].cutVal)
+		}
 		e.f64s(t.box)
 		e.u32(uint32(len(t.free)))
 		e.i32s(t.free)
@@ -117,12 +129,24 @@ func readForest(r io.Reader) (*Forest, error) {
 		if n := int(d.u32()); d.err == nil && n != nodes {
 			return nil, fmt.Errorf("tree has %d nodes, want %d", n, nodes)
 		}
-		d.i32s(t.left)
-		d.i32s(t.right)
-		d.i32s(t.parent)
-		d.i32s(t.cutDim)
-		d.i32s(t.mass)
-		d.f64s(t.cutVal)
+		for i := range t.nodes {
+			t.nodes[i].left = int32(d.u32())
+		}
+		for i := range t.nodes {
+			t.nodes[i].right = int32(d.u32())
+		}
+		for i := range t.nodes {
+			t.nodes[i].parent = int32(d.u32())
+		}
+		for i := range t.nodes {
+			t.nodes[i].cutDim = int32(d.u32())
+		}
+		for i := range t.nodes {
+			t.nodes[i].mass = int32(d.u32())
+		}
+		for i := range t.nodes {
+			t.nodes[i].cutVal = d.f64()
+		}
 		d.f64s(t.box)
 		n := int(d.u32())
 		if d.err == nil && n > nodes {
@@ -150,7 +174,7 @@ func readForest(r io.Reader) (*Forest, error) {
 // check verifies the indices a snapshot supplies, so that a corrupt one
 // fails Restore instead of panicking later.
 func (t *tree) check() error {
-	n := int32(len(t.left))
+	n := int32(len(t.nodes))
 	ok := func(i int32) bool { return i >= 0 && i < n }
 	if t.root != -1 && !ok(t.root) {
 		return errors.New("corrupt tree root")
@@ -161,13 +185,14 @@ func (t *tree) check() error {
 		}
 	}
 	for _, i := range t.leafOf {
-		if !ok(i) || t.left[i] >= 0 {
+		if !ok(i) || t.nodes[i].left >= 0 {
 			return errors.New("corrupt sample")
 		}
 	}
-	for i := range t.left {
-		l, r, p := t.left[i], t.right[i], t.parent[i]
-		if (l >= 0 && (!ok(l) || !ok(r) || t.cutDim[i] < 0 || int(t.cutDim[i]) >= t.d)) || (p != -1 && !ok(p)) {
+	for i := range t.nodes {
+		nd := &t.nodes[i]
+		l, r, p := nd.left, nd.right, nd.parent
+		if (l >= 0 && (!ok(l) || !ok(r) || nd.cutDim < 0 || int(nd.cutDim) >= t.d)) || (p != -1 && !ok(p)) {
 			return errors.New("corrupt tree node")
 		}
 	}

@@ -20,9 +20,21 @@ func (r *rng) float() float64 { return float64(r.next()>>11) * (1.0 / (1 << 53))
 // open returns a uniform value in (0, 1).
 func (r *rng) open() float64 { return (float64(r.next()>>11) + 0.5) * (1.0 / (1 << 53)) }
 
+// node is one tree node: its links, cut and mass together, so that the
+// scoring walk touches one cache line per node for them (two nodes share a
+// 64-byte line).
+type node struct {
+	left, right int32 // left < 0: a leaf
+	parent      int32
+	cutDim      int32
+	cutVal      float64
+	mass        int32
+	_           int32
+}
+
 // tree is one robust random cut tree over at most cap points, with its
 // time-decayed reservoir sampler. Nodes live in flat arrays indexed by
-// int32; a node is a leaf when left[i] < 0. A node's bounding box is
+// int32; a node is a leaf when nodes[i].left < 0. A node's bounding box is
 // box[i*2d : i*2d+d] (min) and box[i*2d+d : (i+1)*2d] (max); a leaf's box
 // is its point (min = max), so the point is stored nowhere else.
 type tree struct {
@@ -30,12 +42,9 @@ type tree struct {
 	r    rng
 	root int32
 
-	left, right, parent []int32
-	cutDim              []int32
-	cutVal              []float64
-	mass                []int32
-	box                 []float64
-	free                []int32 // unused node indices (a stack)
+	nodes []node
+	box   []float64
+	free  []int32 // unused node indices (a stack)
 
 	// Sampler: a max-heap of the kept points' keys; leafOf[k] is the leaf
 	// holding the point of heap entry k (several entries may share a leaf
@@ -50,8 +59,7 @@ func newTree(d, sampleSize int, seed uint64) *tree {
 	n := 2 * sampleSize
 	t := &tree{
 		d: d, r: rng{seed}, root: -1,
-		left: make([]int32, n), right: make([]int32, n), parent: make([]int32, n),
-		cutDim: make([]int32, n), cutVal: make([]float64, n), mass: make([]int32, n),
+		nodes:  make([]node, n),
 		box:    make([]float64, n*2*d),
 		free:   make([]int32, 0, n),
 		keys:   make([]float64, 0, sampleSize),
@@ -84,7 +92,7 @@ func (t *tree) hi(i int32) []float64 {
 
 func (t *tree) newLeaf(p []float64, parent int32) int32 {
 	l := t.alloc()
-	t.left[l], t.right[l], t.parent[l], t.mass[l] = -1, -1, parent, 1
+	t.nodes[l] = node{left: -1, right: -1, parent: parent, mass: 1}
 	copy(t.lo(l), p)
 	copy(t.hi(l), p)
 	return l
@@ -114,8 +122,8 @@ func (t *tree) insert(p []float64) int32 {
 	n := t.root
 	for {
 		lo, hi := t.lo(n), t.hi(n)
-		if t.left[n] < 0 && equalPoint(lo, p) {
-			t.mass[n]++
+		if t.nodes[n].left < 0 && equalPoint(lo, p) {
+			t.nodes[n].mass++
 			return n
 		}
 		total := 0.0
@@ -147,9 +155,9 @@ func (t *tree) insert(p []float64) int32 {
 		}
 		v := p[dim]
 		if (v <= cut && cut < lo[dim]) || (hi[dim] <= cut && cut < v) {
-			par := t.parent[n]
+			par := t.nodes[n].parent
 			m := t.alloc()
-			t.cutDim[m], t.cutVal[m], t.mass[m], t.parent[m] = int32(dim), cut, t.mass[n]+1, par
+			t.nodes[m].cutDim, t.nodes[m].cutVal, t.nodes[m].mass, t.nodes[m].parent = int32(dim), cut, t.nodes[n].mass+1, par
 			ml, mh := t.lo(m), t.hi(m)
 			for k, x := range p {
 				ml[k] = math.Min(lo[k], x)
@@ -157,23 +165,23 @@ func (t *tree) insert(p []float64) int32 {
 			}
 			l := t.newLeaf(p, m)
 			if v <= cut {
-				t.left[m], t.right[m] = l, n
+				t.nodes[m].left, t.nodes[m].right = l, n
 			} else {
-				t.left[m], t.right[m] = n, l
+				t.nodes[m].left, t.nodes[m].right = n, l
 			}
-			t.parent[n] = m
+			t.nodes[n].parent = m
 			if par < 0 {
 				t.root = m
-			} else if t.left[par] == n {
-				t.left[par] = m
+			} else if t.nodes[par].left == n {
+				t.nodes[par].left = m
 			} else {
-				t.right[par] = m
+				t.nodes[par].right = m
 			}
 			return l
 		}
 		// The cut falls inside the node's box: n is internal (a leaf's box
 		// is a point, so any cut separates it from a different p).
-		t.mass[n]++
+		t.nodes[n].mass++
 		for k, x := range p {
 			if x < lo[k] {
 				lo[k] = x
@@ -182,10 +190,10 @@ func (t *tree) insert(p []float64) int32 {
 				hi[k] = x
 			}
 		}
-		if p[t.cutDim[n]] <= t.cutVal[n] {
-			n = t.left[n]
+		if p[t.nodes[n].cutDim] <= t.nodes[n].cutVal {
+			n = t.nodes[n].left
 		} else {
-			n = t.right[n]
+			n = t.nodes[n].right
 		}
 	}
 }
@@ -193,39 +201,39 @@ func (t *tree) insert(p []float64) int32 {
 // remove takes one copy of leaf l's point out of the tree: its sibling
 // replaces their parent, and the ancestors' masses and boxes shrink.
 func (t *tree) remove(l int32) {
-	if t.mass[l] > 1 {
-		for x := l; x >= 0; x = t.parent[x] {
-			t.mass[x]--
+	if t.nodes[l].mass > 1 {
+		for x := l; x >= 0; x = t.nodes[x].parent {
+			t.nodes[x].mass--
 		}
 		return
 	}
-	par := t.parent[l]
+	par := t.nodes[l].parent
 	t.release(l)
 	if par < 0 {
 		t.root = -1
 		return
 	}
-	sib := t.left[par]
+	sib := t.nodes[par].left
 	if sib == l {
-		sib = t.right[par]
+		sib = t.nodes[par].right
 	}
-	g := t.parent[par]
-	t.parent[sib] = g
+	g := t.nodes[par].parent
+	t.nodes[sib].parent = g
 	t.release(par)
 	if g < 0 {
 		t.root = sib
 		return
 	}
-	if t.left[g] == par {
-		t.left[g] = sib
+	if t.nodes[g].left == par {
+		t.nodes[g].left = sib
 	} else {
-		t.right[g] = sib
+		t.nodes[g].right = sib
 	}
-	for x := g; x >= 0; x = t.parent[x] {
-		t.mass[x]--
+	for x := g; x >= 0; x = t.nodes[x].parent {
+		t.nodes[x].mass--
 		lo, hi := t.lo(x), t.hi(x)
-		al, ah := t.lo(t.left[x]), t.hi(t.left[x])
-		bl, bh := t.lo(t.right[x]), t.hi(t.right[x])
+		al, ah := t.lo(t.nodes[x].left), t.hi(t.nodes[x].left)
+		bl, bh := t.lo(t.nodes[x].right), t.hi(t.nodes[x].right)
 		for k := range lo {
 			lo[k] = math.Min(al[k], bl[k])
 			hi[k] = math.Max(ah[k], bh[k])
@@ -238,12 +246,12 @@ func (t *tree) remove(l int32) {
 func (t *tree) descend(p []float64) int32 {
 	t.path = t.path[:0]
 	n := t.root
-	for t.left[n] >= 0 {
+	for t.nodes[n].left >= 0 {
 		t.path = append(t.path, n)
-		if p[t.cutDim[n]] <= t.cutVal[n] {
-			n = t.left[n]
+		if p[t.nodes[n].cutDim] <= t.nodes[n].cutVal {
+			n = t.nodes[n].left
 		} else {
-			n = t.right[n]
+			n = t.nodes[n].right
 		}
 	}
 	return n
@@ -257,12 +265,18 @@ func (t *tree) score(p []float64, log2 []float64) float64 {
 	if t.root < 0 {
 		return 0
 	}
+	nodes, box, d := t.nodes, t.box, t.d
 	acc, w := 0.0, 1.0
 	n := t.root
 	depth := 0
-	for t.left[n] >= 0 {
-		o := int(n) * 2 * t.d
-		lo, hi := t.box[o:o+t.d:o+t.d], t.box[o+t.d:o+2*t.d:o+2*t.d]
+	for {
+		nd := &nodes[n]
+		if nd.left < 0 {
+			break
+		}
+		o := int(n) * 2 * d
+		bx := box[o : o+2*d : o+2*d]
+		lo, hi := bx[:d:d], bx[d:]
 		gap, span := 0.0, 0.0
 		for k, v := range p {
 			a, b := lo[k], hi[k]
@@ -280,18 +294,18 @@ func (t *tree) score(p []float64, log2 []float64) float64 {
 			acc += w * prob / float64(depth+1)
 			w *= 1 - prob
 		}
-		if p[t.cutDim[n]] <= t.cutVal[n] {
-			n = t.left[n]
+		if p[nd.cutDim] <= nd.cutVal {
+			n = nd.left
 		} else {
-			n = t.right[n]
+			n = nd.right
 		}
 		depth++
 	}
-	m := t.mass[t.root]
+	m := nodes[t.root].mass
 	var s float64
 	if equalPoint(t.lo(n), p) {
-		lm := float64(t.mass[n])
-		s = (1 - lm/(2*float64(m))) / (float64(depth) + log2[t.mass[n]])
+		lm := float64(nodes[n].mass)
+		s = (1 - lm/(2*float64(m))) / (float64(depth) + log2[nodes[n].mass])
 	} else {
 		s = 1 / float64(depth+1)
 	}
@@ -306,11 +320,11 @@ func (t *tree) attribute(p, high, low, vh, vl []float64) float64 {
 	}
 	leaf := t.descend(p)
 	depth := len(t.path)
-	treeMass := float64(t.mass[t.root])
+	treeMass := float64(t.nodes[t.root].mass)
 	q := t.lo(leaf)
 	var s float64
 	if equalPoint(q, p) {
-		m := float64(t.mass[leaf])
+		m := float64(t.nodes[leaf].mass)
 		s = (1 - m/(2*treeMass)) / (float64(depth) + math.Log2(m+1))
 		e := s / float64(2*t.d)
 		for k := range vh {
