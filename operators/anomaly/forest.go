@@ -216,10 +216,35 @@ func (f *Forest) Update(point []float64) float64 {
 
 func (f *Forest) insert(p []float64) {
 	lambda := 1 / f.opts.TimeDecay
+	seq := f.seen
+	if seq%f.basePeriod() == 0 {
+		f.rebase()
+	}
+	bs := seq - seq%f.basePeriod()
+	base := float64(bs) * lambda
+	grow := math.Exp(float64(seq-bs) * lambda)
 	for _, t := range f.trees {
-		t.sample(p, f.seen, lambda, f.opts.SampleSize)
+		t.sample(p, seq, lambda, base, grow, f.opts.SampleSize)
 	}
 	f.seen++
+}
+
+// basePeriod is how often (in points) the samplers' base moves: the base
+// is seen rounded down to a multiple of it (times 1/TimeDecay), so that
+// the growth factor exp((seen-base)/TimeDecay) stays below e^16. The
+// base is a function of seen alone, so a restored forest samples exactly
+// as the original.
+func (f *Forest) basePeriod() uint64 {
+	return max(1, uint64(16*f.opts.TimeDecay))
+}
+
+// rebase recomputes every tree's cached threshold for the base of f.seen.
+func (f *Forest) rebase() {
+	bs := f.seen - f.seen%f.basePeriod()
+	base := float64(bs) / f.opts.TimeDecay
+	for _, t := range f.trees {
+		t.rebase(base)
+	}
 }
 
 // Attribution is a score split by input column (len Dimensions each),

@@ -168,6 +168,7 @@ func readForest(r io.Reader) (*Forest, error) {
 			return nil, err
 		}
 	}
+	f.rebase()
 	return f, d.err
 }
 

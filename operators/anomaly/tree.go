@@ -51,6 +51,7 @@ type tree struct {
 	// when points are equal, the leaf's mass counting them).
 	keys   []float64
 	leafOf []int32
+	topExp float64 // exp(keys[0] + the forest's sampling base), see sample
 
 	path []int32 // scratch for the scoring walk
 }
@@ -390,22 +391,39 @@ func (t *tree) attribute(p, high, low, vh, vl []float64) float64 {
 // keeps the sampleSize smallest keys, so each point's chance to stay
 // decays by a factor e every timeDecay points (Efraimidis–Spirakis
 // weighted reservoir sampling with weights exp(seq/timeDecay)).
-func (t *tree) sample(p []float64, seq uint64, lambda float64, size int) {
-	key := math.Log(-math.Log(t.r.open())) - float64(seq)*lambda
+//
+// When the reservoir is full the test key < keys[0] is made without the
+// second logarithm, as -log u < exp(keys[0] + seq/timeDecay) =
+// t.topExp·grow, where topExp = exp(keys[0] + base) is kept up to date as
+// the heap's top changes and grow = exp(seq/timeDecay - base) is computed
+// once per point by the forest (see Forest.sampleBase). The key itself is
+// computed only for a point that enters.
+func (t *tree) sample(p []float64, seq uint64, lambda, base, grow float64, size int) {
+	e := -math.Log(t.r.open())
 	if len(t.keys) < size {
 		l := t.insert(p)
-		t.keys = append(t.keys, key)
+		t.keys = append(t.keys, math.Log(e)-float64(seq)*lambda)
 		t.leafOf = append(t.leafOf, l)
 		t.siftUp(len(t.keys) - 1)
+		t.topExp = math.Exp(t.keys[0] + base)
 		return
 	}
-	if key >= t.keys[0] {
+	if !(e < t.topExp*grow) {
 		return
 	}
 	t.remove(t.leafOf[0])
-	t.keys[0] = key
+	t.keys[0] = math.Log(e) - float64(seq)*lambda
 	t.leafOf[0] = t.insert(p)
 	t.siftDown(0)
+	t.topExp = math.Exp(t.keys[0] + base)
+}
+
+// rebase recomputes topExp for a new base.
+func (t *tree) rebase(base float64) {
+	t.topExp = 0
+	if len(t.keys) > 0 {
+		t.topExp = math.Exp(t.keys[0] + base)
+	}
 }
 
 func (t *tree) siftUp(i int) {
