@@ -189,19 +189,12 @@ func (s *Sort) closeGroup() {
 
 // flush emits the pending rows as one batch.
 func (s *Sort) flush(ctx *operators.Context) error {
-	if len(s.pending) == 0 {
-		return nil
-	}
-	out, err := s.st.gather(ctx.Alloc(), s.arrow, s.pending, s.pendRT)
+	err := s.st.emit(ctx.Alloc(), s.arrow, s.pending, s.pendRT, s.Send)
+	s.pending, s.pendRT = s.pending[:0], s.pendRT[:0]
 	if err != nil {
 		return fmt.Errorf("order by: %w", err)
 	}
-	for _, r := range s.pending {
-		s.st.done(r)
-	}
-	s.pending, s.pendRT = s.pending[:0], s.pendRT[:0]
-	defer out.Release()
-	return s.Send(out)
+	return nil
 }
 
 // Advance implements operators.Operator: a time-based group whose period

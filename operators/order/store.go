@@ -77,6 +77,23 @@ func (s *store) reset() {
 
 // gather builds one record of schema from the rows refs, in that order.
 // With rowtime set, column 0 (ROWTIME) takes those values instead.
+// emit gathers the rows of refs (with the given ROWTIMEs) into one batch,
+// marks them done and sends the batch. The caller clears its pending lists.
+func (s *store) emit(mem memory.Allocator, schema *arrow.Schema, refs []ref, rowtime []int64, send func(arrow.Record) error) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	out, err := s.gather(mem, schema, refs, rowtime)
+	if err != nil {
+		return err
+	}
+	defer out.Release()
+	for _, r := range refs {
+		s.done(r)
+	}
+	return send(out)
+}
+
 func (s *store) gather(mem memory.Allocator, schema *arrow.Schema, refs []ref, rowtime []int64) (arrow.Record, error) {
 	cols := make([]arrow.Array, schema.NumFields())
 	defer func() {

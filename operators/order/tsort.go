@@ -150,19 +150,12 @@ func (t *TSort) release(now int64) {
 }
 
 func (t *TSort) flush(ctx *operators.Context) error {
-	if len(t.pending) == 0 {
-		return nil
-	}
-	out, err := t.st.gather(ctx.Alloc(), t.arrow, t.pending, t.pendTS)
+	err := t.st.emit(ctx.Alloc(), t.arrow, t.pending, t.pendTS, t.Send)
+	t.pending, t.pendTS = t.pending[:0], t.pendTS[:0]
 	if err != nil {
 		return fmt.Errorf("order by within: %w", err)
 	}
-	for _, r := range t.pending {
-		t.st.done(r)
-	}
-	t.pending, t.pendTS = t.pending[:0], t.pendTS[:0]
-	defer out.Release()
-	return t.Send(out)
+	return nil
 }
 
 // Advance implements operators.Operator: rows whose ts + within is at or
