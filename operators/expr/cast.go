@@ -259,14 +259,8 @@ func castNumeric(ec *EvalContext, a arrow.Array, from, to types.Type) arrow.Arra
 	}
 	var out arrow.Array
 	switch to.Kind {
-	case types.TinyInt:
-		out = narrowInt[int8](mem, iv, to, &errs)
-	case types.SmallInt:
-		out = narrowInt[int16](mem, iv, to, &errs)
-	case types.Integer:
-		out = narrowInt[int32](mem, iv, to, &errs)
-	case types.BigInt:
-		out = narrowInt[int64](mem, iv, to, &errs)
+	case types.TinyInt, types.SmallInt, types.Integer, types.BigInt:
+		out = narrowTo(mem, iv, to, &errs)
 	case types.Real:
 		o := newFixed[float32](mem, n)
 		for i := range o.vals {
@@ -407,18 +401,7 @@ func castDecimal(ec *EvalContext, a arrow.Array, from, to types.Type) arrow.Arra
 			}
 			iv[i] = int64(v.LowBits())
 		}
-		var out arrow.Array
-		switch to.Kind {
-		case types.TinyInt:
-			out = narrowInt[int8](mem, iv, to, &errs)
-		case types.SmallInt:
-			out = narrowInt[int16](mem, iv, to, &errs)
-		case types.Integer:
-			out = narrowInt[int32](mem, iv, to, &errs)
-		default:
-			out = narrowInt[int64](mem, iv, to, &errs)
-		}
-		return withValidity(ec, out, valid, &errs)
+		return withValidity(ec, narrowTo(mem, iv, to, &errs), valid, &errs)
 	}
 }
 
@@ -658,18 +641,7 @@ func castFromString(ec *EvalContext, a *array.String, to types.Type) arrow.Array
 			}
 			return v, err
 		}, func(i int, v int64) { iv[i] = v })
-		var out arrow.Array
-		switch to.Kind {
-		case types.TinyInt:
-			out = narrowInt[int8](mem, iv, to, &errs)
-		case types.SmallInt:
-			out = narrowInt[int16](mem, iv, to, &errs)
-		case types.Integer:
-			out = narrowInt[int32](mem, iv, to, &errs)
-		default:
-			out = narrowInt[int64](mem, iv, to, &errs)
-		}
-		return withValidity(ec, out, valid, &errs)
+		return withValidity(ec, narrowTo(mem, iv, to, &errs), valid, &errs)
 	case types.Real, types.Double:
 		o := newFixed[float64](mem, n)
 		for i := range n {
@@ -889,4 +861,18 @@ func parseInterval(s string) (int64, error) {
 		ms = -ms
 	}
 	return ms, nil
+}
+
+// narrowTo builds the integer array of type to from int64 values, recording
+// the values that do not fit as row errors.
+func narrowTo(mem memory.Allocator, iv []int64, to types.Type, errs *rowErrs) arrow.Array {
+	switch to.Kind {
+	case types.TinyInt:
+		return narrowInt[int8](mem, iv, to, errs)
+	case types.SmallInt:
+		return narrowInt[int16](mem, iv, to, errs)
+	case types.Integer:
+		return narrowInt[int32](mem, iv, to, errs)
+	}
+	return narrowInt[int64](mem, iv, to, errs)
 }
