@@ -145,19 +145,16 @@ func (e *InterruptedError) Error() string {
 func (e *InterruptedError) Unwrap() error { return e.Cause }
 
 // Pool lends runtimes of one script to callers, one caller per runtime.
-// It is safe for concurrent use. Close stops its watchdog.
+// It is safe for concurrent use.
 type Pool struct {
 	script *Script
 	opts   Options
 	reg    *require.Registry
 	idle   chan *Runtime
 
-	mu     sync.Mutex
-	active map[*call]struct{}
-	wake   chan struct{}
-	stop   chan struct{}
-	done   chan struct{}
-	closed bool
+	mu       sync.Mutex
+	active   map[*call]struct{}
+	watching bool // a watch goroutine runs
 }
 
 // call is one Do in progress, watched for its deadline and memory.
@@ -187,16 +184,12 @@ func NewPool(script *Script, opts Options) (*Pool, error) {
 		opts:   opts,
 		idle:   make(chan *Runtime, opts.Idle),
 		active: map[*call]struct{}{},
-		wake:   make(chan struct{}, 1),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
 	}
 	p.reg = require.NewRegistry(require.WithLoader(func(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: require(%q): kda runs scripts without a file system; the built-in modules are buffer, util, zlib and console", opts.Name, path)
 	}))
 	p.reg.RegisterNativeModule("console", console.RequireWithPrinter(logPrinter{log: opts.Log.With("function", opts.Name)}))
 	p.reg.RegisterNativeModule("zlib", requireZlib)
-	go p.watch()
 	err := p.Do(context.Background(), func(*Runtime) error { return nil })
 	if err != nil {
 		p.Close()
@@ -211,18 +204,10 @@ func (p *Pool) Name() string { return p.opts.Name }
 // Limits are the limits every call runs under.
 func (p *Pool) Limits() Limits { return p.opts.Limits }
 
-// Close stops the watchdog and drops the idle runtimes. Calls in progress
-// finish normally.
+// Close drops the idle runtimes. Calls in progress finish normally. A
+// pool holds no goroutine while no call is in progress, so an unclosed
+// pool costs only its idle runtimes' memory until it is collected.
 func (p *Pool) Close() {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return
-	}
-	p.closed = true
-	p.mu.Unlock()
-	close(p.stop)
-	<-p.done
 	for {
 		select {
 		case <-p.idle:
@@ -364,11 +349,11 @@ func (p *Pool) setRuntime(c *call, rt *Runtime) {
 func (p *Pool) begin(c *call) {
 	p.mu.Lock()
 	p.active[c] = struct{}{}
-	p.mu.Unlock()
-	select {
-	case p.wake <- struct{}{}:
-	default:
+	if !p.watching {
+		p.watching = true
+		go p.watch()
 	}
+	p.mu.Unlock()
 }
 
 // end unregisters c and reports why it was stopped, if it was.
@@ -387,28 +372,20 @@ func (p *Pool) end(c *call) error {
 const watchInterval = 10 * time.Millisecond
 
 // watch interrupts calls past their deadline, over the memory guard or
-// whose context ended. It sleeps while no call is in progress.
+// whose context ended. It runs while calls are in progress and exits when
+// none is left.
 func (p *Pool) watch() {
-	defer close(p.done)
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	t := time.NewTicker(watchInterval)
 	defer t.Stop()
-	for {
+	for range t.C {
 		p.mu.Lock()
-		n := len(p.active)
-		p.mu.Unlock()
-		if n == 0 {
-			select {
-			case <-p.stop:
-				return
-			case <-p.wake:
-			}
-		}
-		select {
-		case <-p.stop:
+		if len(p.active) == 0 {
+			p.watching = false
+			p.mu.Unlock()
 			return
-		case <-t.C:
 		}
+		p.mu.Unlock()
 		metrics.Read(sample)
 		heap := uint64(0)
 		if sample[0].Value.Kind() == metrics.KindUint64 {
