@@ -2,6 +2,7 @@ package udf
 
 import (
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/dop251/goja"
@@ -69,7 +70,9 @@ func (rt *Runtime) Invoke(fn goja.Callable, event goja.Value, ic InvokeContext) 
 		}
 		return cbRes, nil
 	}
-	if p, ok := ret.Export().(*goja.Promise); ok {
+	// Only a promise is exported: exporting any other object would copy
+	// the whole result (every record of a batch) into Go values.
+	if p, ok := promise(ret); ok {
 		switch p.State() {
 		case goja.PromiseStateFulfilled:
 			return p.Result(), nil
@@ -96,6 +99,17 @@ func (rt *Runtime) thrownError(v goja.Value) error {
 	}
 	return se
 }
+
+// promise is v as a *goja.Promise, when it is one.
+func promise(v goja.Value) (*goja.Promise, bool) {
+	if o, ok := v.(*goja.Object); !ok || o.ExportType() != promiseType {
+		return nil, false
+	}
+	p, ok := v.Export().(*goja.Promise)
+	return p, ok
+}
+
+var promiseType = reflect.TypeOf((*goja.Promise)(nil))
 
 func isNullish(v goja.Value) bool {
 	return v == nil || goja.IsUndefined(v) || goja.IsNull(v)
