@@ -25,6 +25,10 @@ type Aggregate struct {
 	Distinct bool
 	// HalfLife is EXP_AVG's interval argument.
 	HalfLife time.Duration
+	// User is a user-defined aggregate (useragg.go); Func is then its
+	// name and Args its arguments, of the types User.Params declares.
+	User UserAggregate
+	Args []expr.Expr
 }
 
 // aggKind is a validated aggregate function.
@@ -46,6 +50,7 @@ const (
 	kExpAvg
 	kAny
 	kEvery
+	kUser // a UserAggregate
 )
 
 // aggNames lists the accepted names of each kind (the first is canonical).
@@ -175,6 +180,8 @@ type aggPlan struct {
 	outPhys  phys
 	argPhys  phys
 	argScale int32 // of a DECIMAL argument
+	user     UserAggregate
+	uargs    []expr.Expr
 }
 
 func planAggs(aggs []Aggregate) ([]aggPlan, error) {
@@ -190,6 +197,9 @@ func planAggs(aggs []Aggregate) ([]aggPlan, error) {
 }
 
 func planAgg(a Aggregate) (aggPlan, error) {
+	if a.User != nil {
+		return userPlan(a)
+	}
 	k, ok := lookupKind(a.Func)
 	if !ok {
 		return aggPlan{}, fmt.Errorf("unknown aggregate function %q", a.Func)

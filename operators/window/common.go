@@ -18,6 +18,7 @@ type aggSet struct {
 	plans []aggPlan
 	accs  []*groupAcc
 	args  []vec
+	users []*groupUser // the accs' user aggregates
 }
 
 func newAggSet(aggs []Aggregate) (*aggSet, error) {
@@ -27,9 +28,38 @@ func newAggSet(aggs []Aggregate) (*aggSet, error) {
 	}
 	s := &aggSet{plans: plans, args: make([]vec, len(plans))}
 	for _, p := range plans {
-		s.accs = append(s.accs, newGroupAcc(p))
+		a := newGroupAcc(p)
+		if p.user != nil {
+			if a.u, err = newGroupUser(p); err != nil {
+				return nil, err
+			}
+			s.users = append(s.users, a.u)
+		}
+		s.accs = append(s.accs, a)
 	}
 	return s, nil
+}
+
+// evalUser evaluates the user aggregates' arguments for rec (after
+// evalArgs, before markFailed: their row errors join the batch's).
+func (s *aggSet) evalUser(ec *expr.EvalContext, rec arrow.Record) error {
+	for k, p := range s.plans {
+		if p.user != nil {
+			if err := evalUserArgs(ec, rec, p.user.Name(), p.uargs, s.accs[k].u.args); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// finish runs the user aggregates' queued operations and fills their
+// staged results; call it before the staged rows are sent. rec is the
+// batch (nil in Advance), rt its ROWTIMEs, now the stream time.
+func (s *aggSet) finish(ctx *operators.Context, rec arrow.Record, rt []int64, now int64) {
+	for _, u := range s.users {
+		u.finish(ctx, rec, rt, now)
+	}
 }
 
 // evalArgs evaluates every argument for rec (COUNT(*) gets none).

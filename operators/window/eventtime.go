@@ -182,6 +182,9 @@ func NewEventTime(spec EventTimeSpec) (*EventTime, error) {
 	if e.aggs, err = newAggSet(spec.Aggs); err != nil {
 		return nil, fmt.Errorf("%s window: %w", spec.Kind, err)
 	}
+	if spec.Kind == SessionWindows && len(e.aggs.users) > 0 {
+		return nil, fmt.Errorf("SESSION window: user aggregates such as %s are not supported in SESSION windows (sessions merge by re-aggregating their rows); use TUMBLE, HOP, a STEP GROUP BY or STAGGER", e.aggs.users[0].name)
+	}
 	defaults := []string{"WINDOW_START", "WINDOW_END"}
 	ts := types.Type{Kind: types.Timestamp, NotNull: true}
 	outTypes := []types.Type{ts, ts, ts}
@@ -275,6 +278,9 @@ func (e *EventTime) Process(ctx *operators.Context, rec arrow.Record) error {
 	if err := evalArgs(ec, rec, e.aggs.plans, e.aggs.args); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	if err := e.aggs.evalUser(ec, rec); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
 	k := e.perRow()
 	if len(e.gids) < k {
 		e.gids = make([][]int32, k)
@@ -322,6 +328,7 @@ func (e *EventTime) Process(ctx *operators.Context, rec arrow.Record) error {
 		}
 	}
 	e.flushSeg(seg, n)
+	e.aggs.finish(ctx, rec, e.rt, e.rt[n-1])
 	return e.out.flush(ctx, e.arrow, &e.Out)
 }
 
@@ -450,7 +457,7 @@ func (e *EventTime) stage(start, end int64, g int32) {
 		c[3+k].appendFrom(&e.keys.store[k], int(g))
 	}
 	for k, a := range e.aggs.accs {
-		a.result(&c[3+nk+k], g)
+		a.result(&c[3+nk+k], g, end)
 	}
 }
 
@@ -621,6 +628,7 @@ func (e *EventTime) Advance(ctx *operators.Context, now time.Time) error {
 	if e.tick(now.UnixMilli()) {
 		e.fire()
 	}
+	e.aggs.finish(ctx, nil, nil, now.UnixMilli())
 	return e.out.flush(ctx, e.arrow, &e.Out)
 }
 
@@ -639,7 +647,9 @@ func (e *EventTime) Snapshot(w io.Writer) error {
 	b.i64(e.seq)
 	saveIDs(&b, &e.ids)
 	saveKeys(&b, e.keys)
-	saveAccs(&b, e.aggs)
+	if err := saveAccs(&b, e.aggs); err != nil {
+		return fmt.Errorf("%s window: snapshot: %w", e.spec.Kind, err)
+	}
 	b.int(len(e.open))
 	for _, o := range e.open {
 		b.i64(o.start)
@@ -687,7 +697,9 @@ func (e *EventTime) Restore(rd io.Reader) error {
 	e.seq = r.i64()
 	loadIDs(r, &e.ids)
 	loadKeys(r, e.keys)
-	loadAccs(r, e.aggs)
+	if err := loadAccs(r, e.aggs); err != nil {
+		return fmt.Errorf("%s: restore: %w", name, err)
+	}
 	e.open = make([]*ewin, r.count())
 	for j := range e.open {
 		o := &ewin{start: r.i64()}

@@ -21,6 +21,7 @@ type groupAcc struct {
 	k    []float64        // variance shift; EXP_AVG reference time
 	v    vec              // MIN/MAX/FIRST/LAST value; ANY/EVERY flag
 	seen []map[string]struct{}
+	u    *groupUser // a user aggregate (useragg.go); the arrays above stay zero
 }
 
 func newGroupAcc(p aggPlan) *groupAcc {
@@ -46,6 +47,9 @@ func (a *groupAcc) grow(n int) {
 			a.seen = append(a.seen, nil)
 		}
 	}
+	if a.u != nil {
+		a.u.grow(n)
+	}
 }
 
 func (a *groupAcc) intMinMax() bool {
@@ -66,12 +70,19 @@ func (a *groupAcc) clear(g int32) {
 	if a.p.distinct {
 		a.seen[g] = nil
 	}
+	if a.u != nil {
+		a.u.clear(g)
+	}
 }
 
 // update adds rows [lo, hi) of the argument column x to groups gids[i]
 // (gid < 0: skip the row). rt is ROWTIME in ms.
 func (a *groupAcc) update(x *vec, rt []int64, gids []int32, lo, hi int) {
 	gids = gids[:hi]
+	if a.u != nil {
+		a.u.update(gids, lo, hi)
+		return
+	}
 	if !a.p.distinct {
 		switch a.p.kind {
 		case kCountStar:
@@ -270,7 +281,17 @@ func (a *groupAcc) add1(x *vec, rt []int64, g int32, i int) {
 }
 
 // result appends group g's aggregate to out.
-func (a *groupAcc) result(out *vec, g int32) {
+// For a user aggregate it appends a placeholder that finish fills; at is
+// the output row's ROWTIME.
+func (a *groupAcc) result(out *vec, g int32, at int64) {
+	if a.u != nil {
+		if a.u.lost[g] {
+			out.appendNull()
+		} else {
+			a.u.result(out, g, at, -1)
+		}
+		return
+	}
 	n := a.n[g]
 	switch a.p.kind {
 	case kCountStar, kCount:
@@ -328,7 +349,7 @@ func b2i(b bool) int64 {
 	return 0
 }
 
-func (a *groupAcc) save(w *wbuf) {
+func (a *groupAcc) save(w *wbuf) error {
 	w.i64s(a.n)
 	w.i64s(a.si)
 	w.decs(a.sd)
@@ -345,9 +366,13 @@ func (a *groupAcc) save(w *wbuf) {
 			}
 		}
 	}
+	if a.u != nil {
+		return a.u.save(w)
+	}
+	return nil
 }
 
-func (a *groupAcc) load(r *rbuf) {
+func (a *groupAcc) load(r *rbuf) error {
 	a.n, a.si, a.sd = r.i64s(), r.i64s(), r.decs()
 	a.s1, a.s2, a.k = r.f64s(), r.f64s(), r.f64s()
 	r.vec(&a.v)
@@ -366,4 +391,8 @@ func (a *groupAcc) load(r *rbuf) {
 	if len(a.si) != len(a.n) || len(a.sd) != len(a.n) || len(a.s1) != len(a.n) || len(a.s2) != len(a.n) || len(a.k) != len(a.n) || a.v.len() != len(a.n) {
 		r.fail("aggregate arrays of different lengths")
 	}
+	if a.u != nil {
+		return a.u.load(r, len(a.n))
+	}
+	return nil
 }

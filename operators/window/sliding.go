@@ -64,6 +64,7 @@ type Sliding struct {
 	errs  expr.RowErrors
 	keep  []int
 	alloc func(row int) int32
+	users []*slideUser // user aggregates (useragg_sliding.go)
 }
 
 // spart is one partition's window: a ring of its rows' ROWTIMEs and
@@ -75,6 +76,8 @@ type spart struct {
 	times []int64 // ring, power-of-two capacity, row s at s&(len-1)
 	vals  []vec   // per aggregate, same ring layout (unused for COUNT(*))
 	run   []srun
+	uv    [][]vec // per user aggregate: its arguments' rings
+	ulost []bool  // per user aggregate: its state must be rebuilt
 }
 
 type srun struct {
@@ -107,6 +110,15 @@ func NewSliding(spec SlidingSpec) (*Sliding, error) {
 	if s.plans, err = planAggs(spec.Aggs); err != nil {
 		return nil, fmt.Errorf("sliding window: %w", err)
 	}
+	for k, p := range s.plans {
+		if p.user != nil {
+			u, err := newSlideUser(k, p)
+			if err != nil {
+				return nil, fmt.Errorf("sliding window: %w", err)
+			}
+			s.users = append(s.users, u)
+		}
+	}
 	var defaults []string
 	for i, p := range s.plans {
 		defaults = append(defaults, fmt.Sprintf("AGG_%d", i+1))
@@ -135,6 +147,9 @@ func NewSliding(spec SlidingSpec) (*Sliding, error) {
 		} else {
 			s.parts[g] = s.newPart()
 		}
+		for _, u := range s.users {
+			u.alloc(g)
+		}
 		return g
 	}
 	return s, nil
@@ -146,6 +161,12 @@ func (s *Sliding) newPart() *spart {
 		if pl.kind != kCountStar {
 			p.vals[k] = vec{p: pl.argPhys}
 			p.vals[k].resize(4)
+		}
+	}
+	if len(s.users) > 0 {
+		p.uv, p.ulost = make([][]vec, len(s.plans)), make([]bool, len(s.plans))
+		for _, u := range s.users {
+			u.newRings(p)
 		}
 	}
 	return p
@@ -204,6 +225,11 @@ func (s *Sliding) Process(ctx *operators.Context, rec arrow.Record) error {
 	if err := evalArgs(ec, rec, s.plans, s.args); err != nil {
 		return fmt.Errorf("sliding window: %w", err)
 	}
+	for _, u := range s.users {
+		if err := evalUserArgs(ec, rec, u.name, s.plans[u.k].uargs, u.args); err != nil {
+			return fmt.Errorf("sliding window: %w", err)
+		}
+	}
 	s.gids = grow(s.gids, n)
 	markFailed(ctx, rec, &s.errs, s.gids)
 	s.table.assign(s.keys, 0, n, s.gids, s.alloc)
@@ -215,7 +241,10 @@ func (s *Sliding) Process(ctx *operators.Context, rec arrow.Record) error {
 		if g < 0 {
 			continue
 		}
-		s.row(s.parts[g], i)
+		s.row(g, s.parts[g], i)
+	}
+	for _, u := range s.users {
+		u.finish(ctx, rec, s.rt, s.rt[n-1], s.parts)
 	}
 	s.tick(s.rt[n-1])
 	return s.emit(ctx, rec)
@@ -223,15 +252,15 @@ func (s *Sliding) Process(ctx *operators.Context, rec arrow.Record) error {
 
 // row slides partition p's window to row i, adds the row and stages the
 // aggregates.
-func (s *Sliding) row(p *spart, i int) {
+func (s *Sliding) row(g int32, p *spart, i int) {
 	now := s.rt[i]
 	if !s.spec.IsRows {
 		for p.n > 0 && p.times[int(p.head)&(len(p.times)-1)] <= now-s.rng {
-			s.evict(p)
+			s.evict(g, p)
 		}
 	} else {
 		for p.n > s.spec.Rows {
-			s.evict(p)
+			s.evict(g, p)
 		}
 	}
 	if p.n == len(p.times) {
@@ -247,22 +276,36 @@ func (s *Sliding) row(p *spart, i int) {
 			p.run[k].n++
 			continue
 		}
+		if pl.kind == kUser {
+			continue
+		}
 		p.vals[k].set(pos, &s.args[k], i)
 		s.add(pl, &p.run[k], &p.vals[k], p, pos, seq, now)
 	}
 	for k := range s.plans {
-		s.result(&s.plans[k], &p.run[k], &p.vals[k], p, seq, &s.res[k])
+		if s.plans[k].kind != kUser {
+			s.result(&s.plans[k], &p.run[k], &p.vals[k], p, seq, &s.res[k])
+		}
+	}
+	for _, u := range s.users {
+		u.add(g, p, pos, seq, i, now, &s.res[u.k])
 	}
 }
 
-func (s *Sliding) evict(p *spart) {
+func (s *Sliding) evict(g int32, p *spart) {
 	seq := p.head
 	pos := int(seq) & (len(p.times) - 1)
 	t := p.times[pos]
+	for _, u := range s.users {
+		u.evict(g, p, pos, seq)
+	}
 	for k := range s.plans {
 		pl := &s.plans[k]
 		if pl.kind == kCountStar {
 			p.run[k].n--
+			continue
+		}
+		if pl.kind == kUser {
 			continue
 		}
 		s.remove(pl, &p.run[k], &p.vals[k], pos, seq, t)
@@ -291,6 +334,7 @@ func (s *Sliding) growRing(p *spart) {
 			}
 		}
 	}
+	growUserRings(s.users, p, size)
 	p.times, p.vals = times, vals
 }
 
@@ -570,6 +614,14 @@ func (s *Sliding) Snapshot(w io.Writer) error {
 				b.i64(int64(c))
 			}
 		}
+		for _, u := range s.users {
+			u.savePart(&b, p)
+		}
+	}
+	for _, u := range s.users {
+		if err := saveUser(&b, u.userOps); err != nil {
+			return fmt.Errorf("sliding window: snapshot: %w", err)
+		}
 	}
 	return b.flush(w)
 }
@@ -624,7 +676,19 @@ func (s *Sliding) Restore(rd io.Reader) error {
 				}
 			}
 		}
+		for _, u := range s.users {
+			u.loadPart(r, p)
+		}
 		s.parts[j] = p
+	}
+	for _, u := range s.users {
+		states := loadUser(r)
+		if r.err != nil {
+			break
+		}
+		if err := u.st.Load(states); err != nil {
+			return fmt.Errorf("sliding window: restore: %w", err)
+		}
 	}
 	if err := r.done(); err != nil {
 		return fmt.Errorf("sliding window: %w", err)

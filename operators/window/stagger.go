@@ -127,6 +127,9 @@ func (s *Stagger) Process(ctx *operators.Context, rec arrow.Record) error {
 	if err := evalArgs(ec, rec, s.aggs.plans, s.aggs.args); err != nil {
 		return fmt.Errorf("stagger window: %w", err)
 	}
+	if err := s.aggs.evalUser(ec, rec); err != nil {
+		return fmt.Errorf("stagger window: %w", err)
+	}
 	s.gids = grow(s.gids, n)
 	markFailed(ctx, rec, &s.errs, s.gids)
 
@@ -154,6 +157,7 @@ func (s *Stagger) Process(ctx *operators.Context, rec arrow.Record) error {
 		}
 	}
 	s.flushSeg(seg, n)
+	s.aggs.finish(ctx, rec, s.rt, s.rt[n-1])
 	return s.out.flush(ctx, s.arrow, &s.Out)
 }
 
@@ -198,13 +202,14 @@ func (s *Stagger) stage(rowtime int64, g int32) {
 		c[1+k].appendFrom(&s.keys.store[k], int(g))
 	}
 	for k, a := range s.aggs.accs {
-		a.result(&c[1+nk+k], g)
+		a.result(&c[1+nk+k], g, rowtime)
 	}
 }
 
 // Advance implements operators.Operator.
 func (s *Stagger) Advance(ctx *operators.Context, now time.Time) error {
 	s.closeUntil(now.UnixMilli())
+	s.aggs.finish(ctx, nil, nil, now.UnixMilli())
 	return s.out.flush(ctx, s.arrow, &s.Out)
 }
 
@@ -219,7 +224,9 @@ func (s *Stagger) Snapshot(w io.Writer) error {
 		b.i64(int64(g))
 	}
 	saveKeys(&b, s.keys)
-	saveAccs(&b, s.aggs)
+	if err := saveAccs(&b, s.aggs); err != nil {
+		return fmt.Errorf("stagger window: snapshot: %w", err)
+	}
 	return b.flush(w)
 }
 
@@ -236,7 +243,9 @@ func (s *Stagger) Restore(rd io.Reader) error {
 		s.fifo[k] = int32(r.i64())
 	}
 	loadKeys(r, s.keys)
-	loadAccs(r, s.aggs)
+	if err := loadAccs(r, s.aggs); err != nil {
+		return fmt.Errorf("stagger window: restore: %w", err)
+	}
 	if err := r.done(); err != nil {
 		return fmt.Errorf("stagger window: %w", err)
 	}

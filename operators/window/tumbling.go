@@ -163,6 +163,9 @@ func (t *Tumbling) Process(ctx *operators.Context, rec arrow.Record) error {
 	if err := evalArgs(ec, rec, t.aggs.plans, t.aggs.args); err != nil {
 		return fmt.Errorf("tumbling window: %w", err)
 	}
+	if err := t.aggs.evalUser(ec, rec); err != nil {
+		return fmt.Errorf("tumbling window: %w", err)
+	}
 	t.gids = grow(t.gids, n)
 	markFailed(ctx, rec, &t.errs, t.gids)
 
@@ -206,6 +209,7 @@ func (t *Tumbling) Process(ctx *operators.Context, rec arrow.Record) error {
 	}
 	t.flushSeg(seg, n)
 	t.cur = nil
+	t.aggs.finish(ctx, rec, t.rt, t.rt[n-1])
 	return t.out.flush(ctx, t.arrow, &t.Out)
 }
 
@@ -284,7 +288,7 @@ func (t *Tumbling) stage(rowtime, key int64, g int32) {
 		c[2+k].appendFrom(&t.keys.store[k], int(g))
 	}
 	for k, a := range t.aggs.accs {
-		a.result(&c[2+nk+k], g)
+		a.result(&c[2+nk+k], g, rowtime)
 	}
 }
 
@@ -296,6 +300,7 @@ func (t *Tumbling) Advance(ctx *operators.Context, now time.Time) error {
 	}
 	ms := now.UnixMilli()
 	t.closeUntil(func(w *twin) bool { return w.end <= ms }, -1)
+	t.aggs.finish(ctx, nil, nil, ms)
 	return t.out.flush(ctx, t.arrow, &t.Out)
 }
 
@@ -316,7 +321,9 @@ func (t *Tumbling) Snapshot(w io.Writer) error {
 		}
 	}
 	saveKeys(&b, t.keys)
-	saveAccs(&b, t.aggs)
+	if err := saveAccs(&b, t.aggs); err != nil {
+		return fmt.Errorf("tumbling window: snapshot: %w", err)
+	}
 	return b.flush(w)
 }
 
@@ -339,7 +346,9 @@ func (t *Tumbling) Restore(rd io.Reader) error {
 		t.open[j] = o
 	}
 	loadKeys(r, t.keys)
-	loadAccs(r, t.aggs)
+	if err := loadAccs(r, t.aggs); err != nil {
+		return fmt.Errorf("tumbling window: restore: %w", err)
+	}
 	if err := r.done(); err != nil {
 		return fmt.Errorf("tumbling window: %w", err)
 	}
@@ -400,20 +409,26 @@ func loadKeys(r *rbuf, kc *keyCols) {
 	}
 }
 
-func saveAccs(b *wbuf, s *aggSet) {
+func saveAccs(b *wbuf, s *aggSet) error {
 	for _, a := range s.accs {
-		a.save(b)
+		if err := a.save(b); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
-func loadAccs(r *rbuf, s *aggSet) {
+func loadAccs(r *rbuf, s *aggSet) error {
 	for _, a := range s.accs {
 		p := a.v.p
-		a.load(r)
+		if err := a.load(r); err != nil {
+			return err
+		}
 		if a.v.p != p {
 			r.fail("aggregate value kind")
 		}
 	}
+	return nil
 }
 
 // checkGroups verifies that every per-group array covers the ids handed out.
