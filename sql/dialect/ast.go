@@ -14,8 +14,8 @@ type Program struct {
 	Statements []Statement
 }
 
-// Statement is one of *CreateStream, *CreatePump, *CreateFunction and
-// *SelectStatement.
+// Statement is one of *CreateStream, *CreatePump, *CreateFunction,
+// *CreateAggregateFunction and *SelectStatement.
 type Statement interface {
 	// Position is where the statement's first keyword is.
 	Position() Pos

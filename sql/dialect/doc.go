@@ -10,8 +10,9 @@
 //     backslash escapes), u&'\0041' [UESCAPE '!'] literals, X'0F', $$...$$
 //     bodies, and --, // and /* */ comments. Unquoted words are folded to
 //     upper case here.
-//  2. Parse splits the tokens at ";" and parses CREATE STREAM, CREATE PUMP and
-//     CREATE FUNCTION itself (parser.go); type names become types.Type.
+//  2. Parse splits the tokens at ";" and parses CREATE STREAM, CREATE PUMP,
+//     CREATE FUNCTION (parser.go) and kda's CREATE AGGREGATE FUNCTION
+//     (aggfunc.go) itself; type names become types.Type.
 //  3. Each query is rewritten token by token into MySQL text that sqlparser
 //     accepts (rewrite.go, calls.go, window.go). The emitter remembers, for
 //     every token it writes, the source token it came from.

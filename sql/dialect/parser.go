@@ -156,10 +156,12 @@ func (p *parser) create() (Statement, error) {
 		return p.createPump(start, orReplace)
 	case p.accept("FUNCTION"):
 		return p.createFunction(start, orReplace)
+	case p.accept("AGGREGATE"):
+		return p.createAggregate(start, orReplace) // aggfunc.go
 	case kind.is("TABLE") || kind.is("VIEW"):
 		return nil, p.errAt(kind, "CREATE %s is not part of KDA SQL: use CREATE STREAM, CREATE PUMP or CREATE FUNCTION (reference tables come from the application's configuration)", kind.val)
 	}
-	return nil, p.errAt(kind, "expected STREAM, PUMP or FUNCTION after CREATE, found %s", describe(kind))
+	return nil, p.errAt(kind, "expected STREAM, PUMP, FUNCTION or AGGREGATE FUNCTION after CREATE, found %s", describe(kind))
 }
 
 func (p *parser) createStream(start token, orReplace bool) (Statement, error) {

@@ -386,7 +386,7 @@ func (r *rewriter) one(e *emitter, i, hi int, from span) (int, error) {
 		e.lit(t.val, t.val, t)
 		return i + 1, nil
 	case tkDollar:
-		return 0, r.errAt(i, "a $$ body is allowed only after AS in CREATE FUNCTION ... LANGUAGE JAVASCRIPT")
+		return 0, r.errAt(i, "a $$ body is allowed only after AS in CREATE [AGGREGATE] FUNCTION ... LANGUAGE JAVASCRIPT")
 	case tkQuoted:
 		if r.peek(i+1, hi).isOp("(") {
 			return r.call(e, i, hi, from)
