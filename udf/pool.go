@@ -337,7 +337,7 @@ func frames(ex *goja.Exception) string {
 		f.Write(&b)
 		b.WriteByte('\n')
 	}
-	return b.String()
+	return cleanStack(b.String())
 }
 
 func (p *Pool) setRuntime(c *call, rt *Runtime) {

@@ -360,7 +360,7 @@ func (s *Scalar) Eval(ctx context.Context, mem memory.Allocator, args []arrow.Ar
 		list, _ := errs.Export().([]any)
 		for k := 0; k+2 < len(list); k += 3 {
 			row := int(toInt(list[k]))
-			rowErr(row, fmt.Sprint(list[k+1]), fmt.Sprint(list[k+2]))
+			rowErr(row, fmt.Sprint(list[k+1]), cleanStack(fmt.Sprint(list[k+2])))
 		}
 		return nil
 	})

@@ -63,9 +63,6 @@ type sqlFunction struct {
 }
 
 func (p *planner) createFunction(s *dialect.CreateFunction) error {
-	if s.Language != "SQL" {
-		return p.errAt(s.Pos, "LANGUAGE %s functions are not supported yet: write the function in SQL, as RETURN <expression>", s.Language)
-	}
 	name := strings.ToUpper(s.Name)
 	if aggregateNames[name] {
 		return p.errAt(s.Pos, "%s is an aggregate function and cannot be redefined", name)
@@ -90,6 +87,9 @@ func (p *planner) createFunction(s *dialect.CreateFunction) error {
 	}
 	if s.Returns.Kind == types.Interval {
 		return p.errAt(s.Pos, "a function cannot return INTERVAL")
+	}
+	if s.Language == "JAVASCRIPT" {
+		return p.createJSFunction(s, f)
 	}
 	body, err := p.bindFunctionBody(s, f)
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/kdaproject/kda/operators/expr"
 	"github.com/kdaproject/kda/sql/dialect"
 	"github.com/kdaproject/kda/sql/types"
+	"github.com/kdaproject/kda/udf"
 )
 
 // Input is an in-application stream the application does not create: the
@@ -111,6 +112,9 @@ type Options struct {
 	Functions *expr.Registry
 	// EventTime configures GROUP BY TUMBLE/HOP/SESSION (see eventtime.go).
 	EventTime EventTimeOptions
+	// JavaScript configures LANGUAGE JAVASCRIPT functions: their limits and
+	// where their console output goes (see jsfunction.go).
+	JavaScript udf.Options
 }
 
 // planner holds what planning one program needs.
