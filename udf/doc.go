@@ -21,12 +21,8 @@
 // available: a script that needs them fails at load time or when it calls
 // them, with an error that says so.
 //
-// The JavaScript language is ECMAScript 5.1 with most of ES2015+ (let and
-// const, arrow functions, classes, template literals, destructuring,
-// spread, Map/Set, typed arrays, Promise, async/await, generators,
-// Symbol, Proxy/Reflect, optional chaining) as goja implements it. Not
-// supported: ES modules (`import`/`export`; write `exports.handler = ...`),
-// `WeakRef` and `FinalizationRegistry`, and regular expression features
-// goja's engines lack (lookbehind on some patterns, named groups in older
-// forms, the `u` flag's full Unicode property escapes). See docs/javascript.md.
+// The language is what goja implements: ECMAScript 5.1 and most of
+// ES2015 and later, without ES modules (write `exports.handler = ...`),
+// Intl, WeakRef or Atomics. docs/javascript.md lists what works and what
+// does not; features_test.go keeps that list true.
 package udf
