@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kdaproject/kda/operators/input"
+	"github.com/kdaproject/kda/udf"
 )
 
 // Definition is an application: its SQL and a small configuration that
@@ -63,6 +64,35 @@ type Input struct {
 	// ExtraColumns adds PARTITION_KEY, SEQUENCE_NUMBER and SHARD_ID columns
 	// (a kda extension).
 	ExtraColumns bool `json:"extraColumns,omitempty"`
+	// Preprocessor, when set, is a JavaScript handler every batch of
+	// records goes through before it is decoded, with the contract of
+	// KDA's pre-processing Lambda (see preprocess.go).
+	Preprocessor *Processor `json:"preprocessor,omitempty"`
+}
+
+// Processor is a JavaScript handler that stands in for a Lambda function:
+// an input pre-processor or an output post-processor.
+type Processor struct {
+	// Script is the JavaScript source. A definition file may name a file
+	// instead with ScriptFile, relative to the definition file; reading
+	// the definition inlines it into Script, and ScriptFile then only names
+	// the script in errors and stacks.
+	Script     string `json:"script,omitempty"`
+	ScriptFile string `json:"scriptFile,omitempty"`
+	// Handler is the function called: exports.<handler>, module.exports or
+	// a global function of that name (default "handler").
+	Handler string `json:"handler,omitempty"`
+	// Timeout bounds one invocation (default 5s, at most 15m).
+	Timeout Duration `json:"timeout,omitempty"`
+	// BatchSize is the most records one invocation receives (default
+	// 1000, at most 10000).
+	BatchSize int `json:"batchSize,omitempty"`
+	// MaxRetries is how often a failed invocation (an exception, a
+	// timeout, a response that does not answer every record) and, for a
+	// post-processor, a DeliveryFailed record is retried, with exponential
+	// backoff from 100ms, before its records go to error_stream (default 2
+	// for a pre-processor, 3 for a post-processor; at most 10).
+	MaxRetries *int `json:"maxRetries,omitempty"`
 }
 
 // Output sends an in-application stream to a destination.
@@ -75,6 +105,11 @@ type Output struct {
 	File   string `json:"file,omitempty"`
 	// Format is JSON (default) or CSV.
 	Format string `json:"format,omitempty"`
+	// Postprocessor, when set, is a JavaScript handler the rows are
+	// delivered to, with the contract of KDA's Lambda output (see
+	// postprocess.go). Stream or File is then optional: when one is set,
+	// the data the handler returns on Ok records is written there.
+	Postprocessor *Processor `json:"postprocessor,omitempty"`
 }
 
 // Duration is a time.Duration written as "10s" in configuration files.
@@ -105,7 +140,95 @@ const (
 	StartNow                  = "NOW"
 	StartTrimHorizon          = "TRIM_HORIZON"
 	StartLastStoppedPoint     = "LAST_STOPPED_POINT"
+
+	DefaultHandler              = "handler"
+	DefaultProcessorTimeout     = 5 * time.Second
+	DefaultProcessorBatchSize   = 1000
+	DefaultPreprocessorRetries  = 2
+	DefaultPostprocessorRetries = 3
+	maxProcessorTimeout         = 15 * time.Minute
+	maxProcessorBatchSize       = 10000
+	maxProcessorRetries         = 10
 )
+
+var handlerRE = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
+
+// withDefaults returns a copy of p with unset fields filled.
+func (p *Processor) withDefaults(retries int) *Processor {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	if c.Handler == "" {
+		c.Handler = DefaultHandler
+	}
+	if c.Timeout.Duration == 0 {
+		c.Timeout.Duration = DefaultProcessorTimeout
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = DefaultProcessorBatchSize
+	}
+	if c.MaxRetries == nil {
+		c.MaxRetries = &retries
+	}
+	return &c
+}
+
+// scriptName is how the script is named in errors and JavaScript stacks.
+func (p *Processor) scriptName(fallback string) string {
+	if p.ScriptFile != "" {
+		return p.ScriptFile
+	}
+	return fallback
+}
+
+// compile checks p (after defaults) and compiles its script; at is the
+// field's path, e.g. "input.preprocessor".
+func (p *Processor) compile(at, fallbackName string) (*udf.Script, error) {
+	switch {
+	case p.Script == "" && p.ScriptFile != "":
+		return nil, fmt.Errorf("%s.scriptFile: %q was not read: only a definition file can name a script file; set script to the JavaScript source", at, p.ScriptFile)
+	case strings.TrimSpace(p.Script) == "":
+		return nil, fmt.Errorf("%s: set script (the JavaScript source) or scriptFile", at)
+	case !handlerRE.MatchString(p.Handler):
+		return nil, fmt.Errorf("%s.handler: %q is not a JavaScript function name", at, p.Handler)
+	case p.Timeout.Duration < 0 || p.Timeout.Duration > maxProcessorTimeout:
+		return nil, fmt.Errorf("%s.timeout: %s is not between 0 and %s", at, p.Timeout.Duration, maxProcessorTimeout)
+	case p.BatchSize < 1 || p.BatchSize > maxProcessorBatchSize:
+		return nil, fmt.Errorf("%s.batchSize: %d is not in 1..%d", at, p.BatchSize, maxProcessorBatchSize)
+	case *p.MaxRetries < 0 || *p.MaxRetries > maxProcessorRetries:
+		return nil, fmt.Errorf("%s.maxRetries: %d is not in 0..%d", at, *p.MaxRetries, maxProcessorRetries)
+	}
+	s, err := udf.Compile(p.scriptName(fallbackName), p.Script)
+	if err != nil {
+		field := at + ".script"
+		if p.ScriptFile != "" {
+			field = at + ".scriptFile"
+		}
+		return nil, fmt.Errorf("%s %w", field, err)
+	}
+	return s, nil
+}
+
+// readScript inlines p's scriptFile, read relative to dir.
+func (p *Processor) readScript(at, dir string) error {
+	if p == nil || p.ScriptFile == "" || p.Script != "" {
+		return nil
+	}
+	if dir == "" {
+		return fmt.Errorf("%s.scriptFile: the server does not read files named by requests; send the JavaScript inline in script (kda app create does this for you)", at)
+	}
+	path := p.ScriptFile
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%s.scriptFile: %w", at, err)
+	}
+	p.Script = string(b)
+	return nil
+}
 
 var appNameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,128}$`)
 
@@ -129,7 +252,9 @@ func (d Definition) WithDefaults() Definition {
 			d.Outputs[i].Format = "JSON"
 		}
 		d.Outputs[i].Format = strings.ToUpper(d.Outputs[i].Format)
+		d.Outputs[i].Postprocessor = d.Outputs[i].Postprocessor.withDefaults(DefaultPostprocessorRetries)
 	}
+	d.Input.Preprocessor = d.Input.Preprocessor.withDefaults(DefaultPreprocessorRetries)
 	d.Input.Schema = d.Input.Schema.WithDefaults()
 	return d
 }
@@ -156,12 +281,24 @@ func (d Definition) Validate() error {
 	if err := d.Input.Schema.Validate(); err != nil {
 		return fmt.Errorf("input.schema: %w", err)
 	}
+	if p := d.Input.Preprocessor; p != nil {
+		if _, err := p.compile("input.preprocessor", preprocessorScriptName); err != nil {
+			return err
+		}
+	}
 	for i, o := range d.Outputs {
 		at := fmt.Sprintf("outputs[%d]", i)
 		if o.Name == "" {
 			return fmt.Errorf("%s.name: the in-application stream to send is missing", at)
 		}
-		if (o.Stream == "") == (o.File == "") {
+		if o.Postprocessor != nil {
+			if o.Stream != "" && o.File != "" {
+				return fmt.Errorf("%s: set at most one of stream and file (where the post-processor's results go next)", at)
+			}
+			if _, err := o.Postprocessor.compile(at+".postprocessor", postprocessorScriptName); err != nil {
+				return err
+			}
+		} else if (o.Stream == "") == (o.File == "") {
 			return fmt.Errorf("%s: set exactly one of stream and file", at)
 		}
 		if o.Format != "JSON" && o.Format != "CSV" {
@@ -186,7 +323,9 @@ func (d Definition) InputStreamNames() []string {
 	return out
 }
 
-// ParseDefinition reads a YAML or JSON definition. dir resolves sqlFile.
+// ParseDefinition reads a YAML or JSON definition. dir resolves sqlFile
+// and the processors' scriptFile; with dir "" (a definition sent to the
+// server) a scriptFile whose script is not inlined is refused.
 func ParseDefinition(data []byte, dir string) (Definition, error) {
 	var d Definition
 	if err := yaml.UnmarshalStrict(data, &d); err != nil {
@@ -205,6 +344,14 @@ func ParseDefinition(data []byte, dir string) (Definition, error) {
 			return Definition{}, fmt.Errorf("application definition: sqlFile: %w", err)
 		}
 		d.SQL = string(b)
+	}
+	if err := d.Input.Preprocessor.readScript("input.preprocessor", dir); err != nil {
+		return Definition{}, fmt.Errorf("application definition: %w", err)
+	}
+	for i := range d.Outputs {
+		if err := d.Outputs[i].Postprocessor.readScript(fmt.Sprintf("outputs[%d].postprocessor", i), dir); err != nil {
+			return Definition{}, fmt.Errorf("application definition: %w", err)
+		}
 	}
 	return d.WithDefaults(), nil
 }

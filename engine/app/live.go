@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
 
 	"github.com/kdaproject/kda/engine/store"
 	"github.com/kdaproject/kda/operators"
@@ -142,6 +143,10 @@ type runner struct {
 	readerSet []*reader // every reader started, for lag
 	errRing   errorRing // the latest error_stream rows
 	opRate    opRateSample
+
+	// advancing is set while a heartbeat advances the runtime, so output
+	// sinks with a post-processor know a window fired (driver only).
+	advancing bool
 }
 
 // opRateSample is the operator counts Describe saw last, to turn counts
@@ -189,12 +194,13 @@ func startRunner(cfg runConfig) (*runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("input.stream: %w (create the stream first)", err)
 	}
-	rt, err := Compile(def, nil)
+	rt, err := compile(def, nil, false, cfg.logger)
 	if err != nil {
 		return nil, err
 	}
 	started := time.Now()
 	rt.SetClock(started, time.Now)
+	rt.SetARNs(appARNFor(desc.StreamARN, def.Name), desc.StreamARN)
 	r := &runner{
 		cfg: cfg, rt: rt, consumer: consumerName(def.Name),
 		msgs: make(chan readerMsg, 16), stop: make(chan bool, 1), done: make(chan struct{}),
@@ -233,10 +239,11 @@ func startRunner(cfg runConfig) (*runner, error) {
 				cfg.logger.Warn("application state not restored; continuing from the checkpointed positions without it",
 					"app", def.Name, "reason", err)
 				rt.Close()
-				if r.rt, err = Compile(def, nil); err != nil {
+				if r.rt, err = compile(def, nil, false, cfg.logger); err != nil {
 					return nil, err
 				}
 				r.rt.SetClock(started, time.Now)
+				r.rt.SetARNs(appARNFor(desc.StreamARN, def.Name), desc.StreamARN)
 			} else {
 				r.restored = true
 			}
@@ -272,7 +279,7 @@ func startRunner(cfg runConfig) (*runner, error) {
 			c.Store(cp.Delivered[o.Name])
 		}
 		r.delivered[o.Name] = c
-		sink := &outputSink{r: r, out: o}
+		sink := &outputSink{r: r, out: o, post: r.rt.posts[i]}
 		r.sinks = append(r.sinks, sink)
 		if o.File != "" {
 			var offset int64 = -1
@@ -513,6 +520,11 @@ func (r *runner) drive() {
 				finish(false)
 				return
 			}
+			if err := r.flushPostprocessors(false); err != nil {
+				r.err = err
+				finish(false)
+				return
+			}
 		case <-ckpt.C:
 			if err := r.checkpoint(); err != nil {
 				r.noteCheckpointError(err)
@@ -543,6 +555,8 @@ func (r *runner) tick() time.Time {
 }
 
 func (r *runner) advance() error {
+	r.advancing = true
+	defer func() { r.advancing = false }()
 	if err := r.rt.Advance(r.tick()); err != nil {
 		return fmt.Errorf("application %s: %w", r.cfg.def.Name, err)
 	}
@@ -578,6 +592,11 @@ func (r *runner) handle(m readerMsg) error {
 // checkpoint makes everything since the last checkpoint durable in one
 // transaction: output records, the runtime snapshot, the positions.
 func (r *runner) checkpoint() error {
+	// Every row waiting for a post-processor is delivered now: the
+	// checkpoint's positions are past the records that made it.
+	if err := r.flushPostprocessors(true); err != nil {
+		return err
+	}
 	var snap bytes.Buffer
 	if err := r.rt.Snapshot(&snap); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
@@ -660,13 +679,28 @@ func (c counter) Process(_ *operators.Context, rec arrow.Record) error {
 func (counter) Advance(*operators.Context, time.Time) error { return nil }
 
 // outputSink renders an output stream's rows and buffers them until the
-// next checkpoint.
+// next checkpoint. With a post-processor it holds them for the handler
+// first (see postprocess.go).
 type outputSink struct {
 	r    *runner
 	out  Output
 	file *fileSink
 	// buffered counts rows rendered since the last checkpoint.
 	buffered int
+
+	post *postprocessor
+	// held are rows waiting for the post-processor since heldSince;
+	// fired says a heartbeat's Advance made some of them.
+	held      []heldRow
+	heldSince time.Time
+	fired     bool
+}
+
+// heldRow is an output row waiting for a post-processor.
+type heldRow struct {
+	data    []byte
+	key     string
+	rowtime time.Time
 }
 
 func (o *outputSink) Process(_ *operators.Context, rec arrow.Record) error {
@@ -675,21 +709,110 @@ func (o *outputSink) Process(_ *operators.Context, rec arrow.Record) error {
 		if err != nil {
 			return fmt.Errorf("output %s: %w", o.out.Name, err)
 		}
-		if o.file != nil {
-			o.file.buf = append(append(o.file.buf, data...), '\n')
-			o.buffered++
-			continue
-		}
 		key := partitionKey(rec, i, o.out.Name)
-		if len(data)+len(key) > store.MaxRecordBytes {
-			o.r.cfg.logger.Error("output row too large for a record; dropped", "app", o.r.cfg.def.Name, "output", o.out.Name, "bytes", len(data))
+		if o.post != nil {
+			if len(o.held) == 0 {
+				o.heldSince = time.Now()
+			}
+			o.held = append(o.held, heldRow{data: data, key: key, rowtime: rowtimeOf(rec, i)})
+			o.fired = o.fired || o.r.advancing
 			continue
 		}
-		o.r.pending[o.out.Stream] = append(o.r.pending[o.out.Stream], store.PutRecordInput{PartitionKey: key, Data: data})
-		o.r.pendBytes += len(data) + len(key)
-		o.buffered++
+		o.write(data, key)
 	}
 	return nil
+}
+
+// write buffers one record or line for the output's destination.
+func (o *outputSink) write(data []byte, key string) {
+	if o.file != nil {
+		o.file.buf = append(append(o.file.buf, data...), '\n')
+		o.buffered++
+		return
+	}
+	if o.out.Stream == "" {
+		o.buffered++ // delivered to the post-processor, forwarded nowhere
+		return
+	}
+	if len(data)+len(key) > store.MaxRecordBytes {
+		o.r.cfg.logger.Error("output row too large for a record; dropped", "app", o.r.cfg.def.Name, "output", o.out.Name, "bytes", len(data))
+		return
+	}
+	o.r.pending[o.out.Stream] = append(o.r.pending[o.out.Stream], store.PutRecordInput{PartitionKey: key, Data: data})
+	o.r.pendBytes += len(data) + len(key)
+	o.buffered++
+}
+
+// postFlushInterval is how long a row waits for a post-processor at most
+// when no window fires (and no checkpoint comes first).
+const postFlushInterval = time.Second
+
+// flushPostprocessors delivers the rows held for post-processors: all of
+// them with force, else those of outputs where a window fired or whose
+// oldest row waited postFlushInterval. Rows that could not be delivered go
+// to error_stream; error_stream's own post-processor goes last, so it
+// receives them.
+func (r *runner) flushPostprocessors(force bool) error {
+	now := time.Now()
+	due := func(s *outputSink) bool {
+		return s.post != nil && len(s.held) > 0 && (force || s.fired || now.Sub(s.heldSince) >= postFlushInterval)
+	}
+	var failed []operators.RowError
+	for _, s := range r.sinks {
+		if s.out.Name != pipeline.ErrorStreamName && due(s) {
+			failed = append(failed, s.flushPost()...)
+		}
+	}
+	if len(failed) > 0 {
+		if err := r.rt.ReportErrors(failed); err != nil {
+			return fmt.Errorf("application %s: %w", r.cfg.def.Name, err)
+		}
+	}
+	for _, s := range r.sinks {
+		if s.out.Name == pipeline.ErrorStreamName && due(s) {
+			for _, e := range s.flushPost() {
+				r.cfg.logger.Error("error_stream row not delivered by its post-processor; dropped",
+					"app", r.cfg.def.Name, "output", s.out.Name, "reason", e.Message, "row", e.DataRow)
+			}
+		}
+	}
+	return nil
+}
+
+// flushPost delivers the held rows to the post-processor, forwards the
+// data of Ok answers and returns the rows that failed.
+func (o *outputSink) flushPost() []operators.RowError {
+	held := o.held
+	o.held, o.fired = nil, false
+	rows := make([][]byte, len(held))
+	for i, h := range held {
+		rows[i] = h.data
+	}
+	var failed []operators.RowError
+	errTime := time.UnixMilli(o.r.clockMs)
+	for i, d := range o.post.deliver(rows) {
+		switch {
+		case !d.ok:
+			failed = append(failed, operators.RowError{Time: errTime, Level: "ERROR", Name: ErrDeliveryFailed,
+				Message: "output " + o.out.Name + ": " + d.reason, DataRowtime: held[i].rowtime, DataRow: string(held[i].data)})
+		case d.hasData:
+			o.write(d.data, held[i].key)
+		default:
+			o.buffered++
+		}
+	}
+	return failed
+}
+
+// rowtimeOf is ROWTIME (the first column) of row i, or the zero time.
+func rowtimeOf(rec arrow.Record, i int) time.Time {
+	if rec.NumCols() == 0 {
+		return time.Time{}
+	}
+	if ts, ok := rec.Column(0).(*array.Timestamp); ok && ts.IsValid(i) {
+		return time.UnixMilli(int64(ts.Value(i))).UTC()
+	}
+	return time.Time{}
 }
 
 func (*outputSink) Advance(*operators.Context, time.Time) error { return nil }

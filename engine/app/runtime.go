@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -41,6 +42,11 @@ type Runtime struct {
 	queryStart time.Time
 	now        func() time.Time
 	streamTime time.Time
+	// pre is the input pre-processor (nil without one); posts[i] is
+	// outputs[i]'s post-processor (nil without one). A live runner
+	// delivers to the post-processors; the runtime only owns them.
+	pre   *preprocessor
+	posts []*postprocessor
 }
 
 // PreviewStreamName names the in-application stream a bare SELECT STREAM
@@ -51,17 +57,19 @@ const PreviewStreamName = "PREVIEW"
 // Compile parses and plans def's SQL and wires its operators. Bare SELECT
 // STREAM statements are planned (so they are checked) but not run.
 func Compile(def Definition, mem memory.Allocator) (*Runtime, error) {
-	return compile(def, mem, false)
+	return compile(def, mem, false, nil)
 }
 
 // CompilePreview is Compile for an ephemeral query: each bare SELECT STREAM
 // also runs, its rows going to a synthetic stream PREVIEW (PREVIEW_2… for
 // later ones) that outputs can subscribe to.
 func CompilePreview(def Definition, mem memory.Allocator) (*Runtime, error) {
-	return compile(def, mem, true)
+	return compile(def, mem, true, nil)
 }
 
-func compile(def Definition, mem memory.Allocator, previews bool) (*Runtime, error) {
+// compile builds the runtime; log receives the processors' console output
+// (slog.Default() when nil).
+func compile(def Definition, mem memory.Allocator, previews bool, log *slog.Logger) (*Runtime, error) {
 	def = def.WithDefaults()
 	if err := def.Validate(); err != nil {
 		return nil, err
@@ -90,6 +98,9 @@ func compile(def Definition, mem memory.Allocator, previews bool) (*Runtime, err
 		return nil, err
 	}
 	r := &Runtime{def: def, plan: ap, mem: mem, decoder: dec, streams: map[string]*pipeline.Stream{}}
+	if err := r.startProcessors(log); err != nil {
+		return nil, err
+	}
 	if r.errStr, err = pipeline.NewStream(pipeline.ErrorStreamName, pipeline.ErrorSchema); err != nil {
 		return nil, err
 	}
@@ -359,6 +370,14 @@ func (r *Runtime) Push(recs []input.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	if r.pre != nil {
+		if last := recs[len(recs)-1].Rowtime; last.After(r.streamTime) {
+			r.streamTime = last
+		}
+		if recs = r.pre.process(recs, r.errors.RowError); len(recs) == 0 {
+			return r.errors.Flush(r.mem)
+		}
+	}
 	if len(r.inputs) == 1 {
 		if err := r.pushTo(r.inputs[0], recs); err != nil {
 			return err
@@ -425,5 +444,74 @@ func (r *Runtime) Advance(now time.Time) error {
 	return r.errors.Flush(r.mem)
 }
 
-// Close releases the runtime's buffers.
-func (r *Runtime) Close() { r.decoder.Release() }
+// Close releases the runtime's buffers and JavaScript runtimes.
+func (r *Runtime) Close() {
+	r.decoder.Release()
+	if r.pre != nil {
+		r.pre.close()
+	}
+	for _, p := range r.posts {
+		if p != nil {
+			p.close()
+		}
+	}
+}
+
+// startProcessors loads the pre- and post-processors' scripts, so that a
+// script that throws while it loads fails Compile.
+func (r *Runtime) startProcessors(log *slog.Logger) (err error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("app", r.def.Name)
+	defer func() {
+		if err != nil {
+			r.Close()
+		}
+	}()
+	if r.def.Input.Preprocessor != nil {
+		if r.pre, err = newPreprocessor(r.def, log); err != nil {
+			return err
+		}
+	}
+	r.posts = make([]*postprocessor, len(r.def.Outputs))
+	for i, o := range r.def.Outputs {
+		if o.Postprocessor != nil {
+			if r.posts[i], err = newPostprocessor(r.def, i, log); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// SetARNs sets the ARNs the processors' events carry (by default those of
+// the store's default region and account).
+func (r *Runtime) SetARNs(appARN, streamARN string) {
+	if r.pre != nil {
+		r.pre.appARN, r.pre.streamARN = appARN, streamARN
+	}
+	for _, p := range r.posts {
+		if p != nil {
+			p.appARN = appARN
+		}
+	}
+}
+
+// PreprocessorCounts reports what the input pre-processor did so far (all
+// zero without one). It may be called from any goroutine.
+func (r *Runtime) PreprocessorCounts() PreprocessorCounts {
+	if r.pre == nil {
+		return PreprocessorCounts{}
+	}
+	return r.pre.Counts()
+}
+
+// ReportErrors writes rows that failed outside the operators (e.g. rows a
+// post-processor could not deliver) to error_stream.
+func (r *Runtime) ReportErrors(errs []operators.RowError) error {
+	for _, e := range errs {
+		r.errors.RowError(e)
+	}
+	return r.errors.Flush(r.mem)
+}
