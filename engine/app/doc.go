@@ -13,4 +13,15 @@
 // rows and, every checkpoint interval, commits output records, the runtime
 // snapshot and the input positions in ONE store transaction — so a crash
 // resumes from the last checkpoint and no window result is lost or repeated.
+//
+// Two JavaScript handlers (package udf) stand in for the Lambda functions
+// of Kinesis Data Analytics, with their event and response contracts. An
+// input pre-processor (preprocess.go) sees every batch of raw records in
+// Push, before the decoder, and answers each Ok (new data, possibly several
+// rows), Dropped or ProcessingFailed. An output post-processor
+// (postprocess.go) receives an output's rendered rows after each window
+// trigger, about once a second otherwise and before every checkpoint, and
+// answers Ok or DeliveryFailed; Ok data may flow on to the output's stream
+// or file. Failed invocations and rows are retried with backoff, then go to
+// error_stream with the reason and the JavaScript stack.
 package app
