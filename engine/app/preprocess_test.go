@@ -285,3 +285,58 @@ func TestLivePreprocessorSurvivesRestarts(t *testing.T) {
 	e.clock.Add(10 * time.Second)
 	e.waitOutput(`{"ROWTIME":"2026-03-01 10:00:10.000","K":"a","N":3,"TOTAL":7}`)
 }
+
+// TestDocumentedProcessorExamplesRun loads the definition and the two
+// handlers of docs/javascript.md's section on processors and runs them.
+func TestDocumentedProcessorExamplesRun(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/javascript.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(doc[bytes.Index(doc, []byte("## Pre-processors and post-processors")):])
+	block := func(lang string, n int) string {
+		parts := strings.Split(section, "```"+lang+"\n")
+		if len(parts) <= n+1 {
+			t.Fatalf("no %s block %d in the section", lang, n)
+		}
+		return parts[n+1][:strings.Index(parts[n+1], "```")]
+	}
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"decode.js": block("js", 0), "notify.js": block("js", 1),
+		"orders.sql": `CREATE STREAM DEST_SQL_STREAM (ticker VARCHAR(8), n BIGINT);
+CREATE PUMP P AS INSERT INTO DEST_SQL_STREAM SELECT STREAM "ticker", COUNT(*) FROM SOURCE_SQL_STREAM_001
+  GROUP BY "ticker", STEP(SOURCE_SQL_STREAM_001.ROWTIME BY INTERVAL '10' SECOND);`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	def, err := ParseDefinition([]byte(block("yaml", 0)), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := Compile(def, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	var out, errOut bytes.Buffer
+	rt.Subscribe("DEST_SQL_STREAM", &JSONLines{W: &out})
+	rt.Subscribe(pipeline.ErrorStreamName, &JSONLines{W: &errOut})
+	recs := records(gzipped(t, `{"ticker":"T1","price":1}`+"\n"+`{"ticker":"T1","price":2}`+"\n"+`{"note":"no price"}`),
+		gzipped(t, `{"note":"no price"}`), "plain text")
+	if err := rt.Replay(recs, ReplayOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(out.String()); got != `{"ROWTIME":"2026-03-01 10:00:10.000","TICKER":"T1","N":2}` {
+		t.Errorf("rows: %s", got)
+	}
+	if c := rt.PreprocessorCounts(); c.Ok != 1 || c.Dropped != 1 || c.Failed != 1 || !strings.Contains(errOut.String(), `"DATA_ROW":"plain text"`) {
+		t.Errorf("counts %+v, error_stream %s", c, errOut.String())
+	}
+	got := rt.posts[0].deliver([][]byte{[]byte(`{"ROWTIME":"2026-03-01 10:00:10.000","TICKER":"T1","N":2}`)})
+	if len(got) != 1 || !got[0].ok || string(got[0].data) != `{"symbol":"T1","trades":2,"at":"2026-03-01 10:00:10.000","attempt":0}` {
+		t.Errorf("post-processor: %+v %s", got, got[0].data)
+	}
+}
