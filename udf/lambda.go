@@ -131,6 +131,7 @@ func (e *ContractError) Error() string {
 // the runtime (no reflection of Go values) and checks the response. The
 // results are in the order of ev.Records.
 func (rt *Runtime) InvokePreprocessor(fn goja.Callable, ev *PreprocessEvent, ic InvokeContext) ([]RecordResult, error) {
+	rt.useFastJSON()
 	vm := rt.VM
 	event := vm.NewObject()
 	_ = event.Set("invocationId", ev.InvocationID)
@@ -165,6 +166,7 @@ func (rt *Runtime) InvokePreprocessor(fn goja.Callable, ev *PreprocessEvent, ic 
 // InvokePostprocessor calls fn with a post-processor event and checks the
 // response. The results are in the order of ev.Records.
 func (rt *Runtime) InvokePostprocessor(fn goja.Callable, ev *PostprocessEvent, ic InvokeContext) ([]RecordResult, error) {
+	rt.useFastJSON()
 	vm := rt.VM
 	event := vm.NewObject()
 	_ = event.Set("invocationId", ev.InvocationID)
