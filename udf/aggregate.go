@@ -544,15 +544,22 @@ func aggFrames(stack string) string {
 	if stack == "" {
 		return ""
 	}
-	var b strings.Builder
+	var lines []string
 	for _, l := range strings.Split(stack, "\n") {
-		if strings.Contains(l, aggDriverName) || strings.TrimSpace(l) == "" {
-			continue
+		l = strings.TrimSpace(l)
+		if !strings.HasPrefix(l, "at ") || strings.Contains(l, aggDriverName) {
+			continue // the message line, the driver's frames
 		}
-		b.WriteString(strings.TrimSpace(l))
-		b.WriteByte('\n')
+		lines = append(lines, l)
 	}
-	return b.String()
+	// The driver calls the user's functions with Function.prototype.call.
+	for len(lines) > 0 && (lines[len(lines)-1] == "at call (native)" || lines[len(lines)-1] == "at apply (native)") {
+		lines = lines[:len(lines)-1]
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return strings.Join(lines, "\n") + "\n"
 }
 
 func aggGrowF(b []float64, n int) []float64 {

@@ -363,12 +363,14 @@ var aggregateNames = map[string]bool{
 }
 
 func isAggregate(f *sqlparser.FuncExpr) bool {
-	return aggregateNames[strings.ToUpper(f.Name.String())] && f.Qualifier.IsEmpty()
+	name := strings.ToUpper(f.Name.String())
+	return (aggregateNames[name] || strings.HasPrefix(name, userAggPrefix)) && f.Qualifier.IsEmpty()
 }
 
 func (b *binder) funcExpr(n *sqlparser.FuncExpr) (expr.Expr, error) {
 	name := strings.ToUpper(n.Name.String())
 	if isAggregate(n) {
+		name = aggDisplayName(n)
 		return nil, b.errAt(n, "aggregate %s is not allowed here: aggregates belong in the SELECT list or HAVING of a query with GROUP BY, WINDOWED BY STAGGER, or OVER a window", name)
 	}
 	if name == "KDA_OVER" {

@@ -112,6 +112,9 @@ type Options struct {
 	Functions *expr.Registry
 	// EventTime configures GROUP BY TUMBLE/HOP/SESSION (see eventtime.go).
 	EventTime EventTimeOptions
+	// Aggregates are user aggregates made in Go, callable like the ones
+	// CREATE AGGREGATE FUNCTION makes (see aggfunc.go).
+	Aggregates []UserAggregate
 	// JavaScript configures LANGUAGE JAVASCRIPT functions: their limits and
 	// where their console output goes (see jsfunction.go).
 	JavaScript udf.Options
@@ -124,6 +127,8 @@ type planner struct {
 	streams map[string]*Stream
 	app     *Application
 	pumps   map[string]bool
+	// userAggs are the user aggregates by upper-case name (aggfunc.go).
+	userAggs map[string]*userAgg
 }
 
 // Plan plans prog over the given input streams.
@@ -134,6 +139,9 @@ func Plan(prog *dialect.Program, inputs []Input, opts Options) (*Application, er
 		opts.Functions = opts.Functions.Clone() // CREATE FUNCTION adds to it
 	}
 	p := &planner{prog: prog, opts: opts, streams: map[string]*Stream{}, app: &Application{}, pumps: map[string]bool{}}
+	if err := p.registerAggregates(); err != nil {
+		return nil, err
+	}
 	for _, in := range inputs {
 		s := &Stream{Name: in.Name, Schema: in.Schema, Input: true}
 		p.streams[in.Name] = s
@@ -154,6 +162,8 @@ func Plan(prog *dialect.Program, inputs []Input, opts Options) (*Application, er
 			}
 		case *dialect.CreateFunction:
 			err = p.createFunction(s)
+		case *dialect.CreateAggregateFunction:
+			err = p.createAggregateFunction(s)
 		default:
 			err = fmt.Errorf("unknown statement %T", st)
 		}

@@ -35,6 +35,7 @@ func (p *planner) planPump(name string, q *dialect.Query, target *Stream, cols [
 	if !ok {
 		return nil, p.errAt(q.Pos, "UNION and other set operations are not supported yet")
 	}
+	p.markUserAggregates(q) // aggfunc.go
 	s, err := p.planSelect(q, sel)
 	if err != nil {
 		return nil, err
@@ -412,7 +413,7 @@ func (p *planner) collectAggs(in *binder, exprs []sqlparser.Expr, over bool) ([]
 				_, sub := n.(*sqlparser.Subquery)
 				return !sub, nil
 			}
-			name := strings.ToUpper(f.Name.String())
+			name := aggDisplayName(f)
 			if name == "KDA_OVER" {
 				if !over {
 					err = in.errAt(f, "an aggregate OVER a window cannot be mixed with GROUP BY or STAGGER aggregates")
@@ -448,6 +449,11 @@ func overParts(in *binder, f *sqlparser.FuncExpr) (*sqlparser.FuncExpr, string, 
 		return nil, "", in.errAt(f, "malformed OVER")
 	}
 	inner, ok := unaliased(f.Exprs[0]).(*sqlparser.FuncExpr)
+	if ok && !isAggregate(inner) {
+		if msg := in.p.scalarNotAggregate(inner); msg != "" {
+			return nil, "", in.errAt(inner, "%s", msg)
+		}
+	}
 	if !ok || !isAggregate(inner) {
 		return nil, "", in.errAt(f, "OVER applies to an aggregate function such as AVG(x); %s is not one", sqlparser.String(unaliased(f.Exprs[0])))
 	}
@@ -460,6 +466,9 @@ func overParts(in *binder, f *sqlparser.FuncExpr) (*sqlparser.FuncExpr, string, 
 
 // bindAggregate binds one aggregate call's arguments against the input.
 func (p *planner) bindAggregate(in *binder, f *sqlparser.FuncExpr, win string) (*aggCall, error) {
+	if _, ok := p.userAggregateOf(f); ok {
+		return p.bindUserAggregate(in, f, win) // aggfunc.go
+	}
 	name := strings.ToUpper(f.Name.String())
 	c := &aggCall{node: f, window: win, agg: window.Aggregate{Func: name, Distinct: f.Distinct}}
 	var args []sqlparser.Expr
