@@ -115,6 +115,10 @@ type Options struct {
 	// Aggregates are user aggregates made in Go, callable like the ones
 	// CREATE AGGREGATE FUNCTION makes (see aggfunc.go).
 	Aggregates []UserAggregate
+	// Library holds function libraries: programs of CREATE [AGGREGATE]
+	// FUNCTION statements planned before the application, in order, so its
+	// statements can call their functions (see library.go).
+	Library []*dialect.Program
 	// JavaScript configures LANGUAGE JAVASCRIPT functions: their limits and
 	// where their console output goes (see jsfunction.go).
 	JavaScript udf.Options
@@ -141,6 +145,11 @@ func Plan(prog *dialect.Program, inputs []Input, opts Options) (*Application, er
 	p := &planner{prog: prog, opts: opts, streams: map[string]*Stream{}, app: &Application{}, pumps: map[string]bool{}}
 	if err := p.registerAggregates(); err != nil {
 		return nil, err
+	}
+	for _, lib := range opts.Library {
+		if err := p.planLibrary(lib); err != nil {
+			return nil, err
+		}
 	}
 	for _, in := range inputs {
 		s := &Stream{Name: in.Name, Schema: in.Schema, Input: true}
