@@ -157,7 +157,7 @@ const aggDriverName = "kda:aggregate"
 // parameters' kinds, the result's kind and range, returning run, save and
 // load.
 const aggDriverSrc = `(function (agg, pk, rk, rlo, rhi) {
-  var np = pk.length, st = [], cnt = [], sst, scnt = 0;
+  var np = pk.length, st = [], cnt = [], sst, scnt = 0, acc0 = agg.accumulate;
   function msg(e) {
     if (e instanceof Error) return String(e);
     try { return 'uncaught ' + JSON.stringify(e); } catch (_) { return 'uncaught ' + String(e); }
@@ -165,6 +165,7 @@ const aggDriverSrc = `(function (agg, pk, rk, rlo, rhi) {
   function stk(e) { return (e instanceof Error && typeof e.stack === 'string') ? e.stack : ''; }
   function get(i, cols, c) { var v = cols[i][c]; return pk[i] === 2 ? v !== 0 : v; }
   function call(f, s, cols, c) {
+    if (np === 1 && pk[0] !== 2) return f === acc0 ? agg.accumulate(s, cols[0][c]) : f.call(agg, s, cols[0][c]);
     switch (np) {
     case 0: return f.call(agg, s);
     case 1: return f.call(agg, s, get(0, cols, c));

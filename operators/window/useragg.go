@@ -257,7 +257,7 @@ func (u *userOps) run(ctx *operators.Context, rec arrow.Record, rt []int64, now 
 		s.out.ok[s.idx] = true
 	}
 	if err != nil {
-		report(ctx, operators.RowError{Time: time.UnixMilli(now).UTC(), Level: "ERROR", Name: "JAVASCRIPT_ERROR",
+		report(ctx, operators.RowError{Time: time.UnixMilli(now).UTC(), Level: "ERROR", Name: "JAVASCRIPT",
 			Message: fmt.Sprintf("aggregate %s: %v; the states of its open windows are lost", u.name, err)})
 		return true
 	}
@@ -282,7 +282,7 @@ func (u *userOps) run(ctx *operators.Context, rec arrow.Record, rt []int64, now 
 		if e.Stack != "" {
 			msg += "\n" + strings.TrimRight(e.Stack, "\n")
 		}
-		re := operators.RowError{Time: time.UnixMilli(now).UTC(), Level: "ERROR", Name: "JAVASCRIPT_ERROR", Message: msg}
+		re := operators.RowError{Time: time.UnixMilli(now).UTC(), Level: "ERROR", Name: "JAVASCRIPT", Message: msg}
 		if op == UserResult {
 			s := u.slots[resIdx[e.Op]]
 			re.Time, re.DataRowtime = time.UnixMilli(s.at).UTC(), time.UnixMilli(s.at).UTC()

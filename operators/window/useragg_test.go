@@ -197,7 +197,7 @@ func TestUserAggregatesMatchTheBuiltInSumInEveryWindowKind(t *testing.T) {
 					t.Fatalf("%s: %d error rows for %d rows of 13", name, len(s.errs), n)
 				}
 				for _, e := range s.errs {
-					if e.Name != "JAVASCRIPT_ERROR" || !strings.HasPrefix(e.Message, "aggregate FSUM: accumulate threw Error: unlucky\nat accumulate") || e.DataRow == "" || e.Pump != "P" {
+					if e.Name != "JAVASCRIPT" || !strings.HasPrefix(e.Message, "aggregate FSUM: accumulate threw Error: unlucky\nat accumulate") || e.DataRow == "" || e.Pump != "P" {
 						t.Fatalf("%s: error row %+v", name, e)
 					}
 				}

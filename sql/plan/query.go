@@ -840,6 +840,9 @@ func aggList(as []window.Aggregate) string {
 		if a.Arg != nil {
 			arg = a.Arg.String()
 		}
+		if a.User != nil {
+			arg = strings.TrimSuffix(strings.TrimPrefix(exprList(a.Args), "("), ")")
+		}
 		if a.Distinct {
 			arg = "DISTINCT " + arg
 		}
