@@ -55,6 +55,12 @@
 //   - DECIMAL: SUM is exact in 128 bits; AVG, the variance family and
 //     EXP_AVG are computed in DOUBLE.
 //
+// User aggregates (UserAggregate, e.g. JavaScript ones from
+// CREATE AGGREGATE FUNCTION) run in tumbling, TUMBLE/HOP, stagger and
+// sliding windows: operators queue their accumulate/retract/result/clear
+// operations per batch and run them in one call; see useragg.go for the
+// rules.
+//
 // Every operator implements operators.Stateful with a versioned binary
 // snapshot (see codec.go); a restored operator continues exactly as the
 // original would have.
