@@ -121,6 +121,7 @@ and shared config, else static dummy keys (kda accepts any keys unless
 		newRunCmd(a),
 		newExplainCmd(a),
 		newAppCmd(a),
+		newFunctionCmd(a),
 	)
 	return root
 }

@@ -238,7 +238,11 @@ func (querySink) Advance(*operators.Context, time.Time) error { return nil }
 // runQuery compiles and runs the query until it ends; it returns why.
 func (s *server) runQuery(ctx context.Context, q *queryRun, in queryRequest, schema input.Schema, from string, limit time.Duration) string {
 	def := kdaapp.Definition{Name: "query", SQL: in.SQL, Input: kdaapp.Input{Stream: in.Stream, Schema: schema}}
-	rt, err := kdaapp.CompilePreview(def, nil)
+	var lib kdaapp.Library
+	if s.deps.Apps != nil {
+		lib = s.deps.Apps.Library()
+	}
+	rt, err := kdaapp.CompilePreview(def, nil, lib)
 	if err != nil {
 		q.sendError(err)
 		return endError

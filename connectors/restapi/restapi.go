@@ -111,6 +111,10 @@ func (s *server) routeTable() []route {
 		{"POST", "/v1/apps/{name}/start", s.startApp},
 		{"POST", "/v1/apps/{name}/stop", s.stopApp},
 		{"GET", "/v1/apps/{name}/errors", s.appErrors},
+		{"GET", "/v1/functions", s.listFunctions},
+		{"POST", "/v1/functions", s.createFunctions},
+		{"GET", "/v1/functions/{name}", s.describeFunction},
+		{"DELETE", "/v1/functions/{name}", s.deleteFunction},
 		{"GET", "/v1/openapi.json", s.openAPI},
 	}
 }

@@ -25,6 +25,11 @@ type Definition struct {
 	// with SQLFile, relative to the config file.
 	SQL     string `json:"sql,omitempty"`
 	SQLFile string `json:"sqlFile,omitempty"`
+	// Functions is SQL holding only CREATE [AGGREGATE] FUNCTION statements,
+	// planned before SQL: a library an application shares with others. A
+	// config file may name a file instead with FunctionsFile.
+	Functions     string `json:"functions,omitempty"`
+	FunctionsFile string `json:"functionsFile,omitempty"`
 	// Input is the one streaming source.
 	Input Input `json:"input"`
 	// Outputs route in-application streams to destinations.
@@ -344,6 +349,20 @@ func ParseDefinition(data []byte, dir string) (Definition, error) {
 			return Definition{}, fmt.Errorf("application definition: sqlFile: %w", err)
 		}
 		d.SQL = string(b)
+	}
+	if d.FunctionsFile != "" && d.Functions == "" {
+		if dir == "" {
+			return Definition{}, fmt.Errorf("application definition: functionsFile %q: a definition sent to the server must carry the functions' SQL in functions", d.FunctionsFile)
+		}
+		p := d.FunctionsFile
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return Definition{}, fmt.Errorf("application definition: functionsFile: %w", err)
+		}
+		d.Functions = string(b)
 	}
 	if err := d.Input.Preprocessor.readScript("input.preprocessor", dir); err != nil {
 		return Definition{}, fmt.Errorf("application definition: %w", err)

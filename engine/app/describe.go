@@ -146,7 +146,7 @@ func (m *Manager) describe(a *managed) Description {
 		r.statMu.Unlock()
 		sort.Slice(d.Shards, func(i, j int) bool { return d.Shards[i].ShardID < d.Shards[j].ShardID })
 	} else {
-		if rt, err := Compile(def, nil); err == nil {
+		if rt, err := CompileWith(def, nil, m.Library()); err == nil {
 			for _, p := range rt.Plan().Pumps {
 				d.Pumps = append(d.Pumps, PumpDescription{Name: p.Name, Source: p.Source, Target: p.Target, Operators: p.Explain})
 			}

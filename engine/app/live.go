@@ -105,6 +105,8 @@ type runConfig struct {
 	// TRIM_HORIZON) without state.
 	reset    bool
 	position string
+	// library is the engine's function catalog when the runner started.
+	library Library
 }
 
 // runner is one running application.
@@ -194,7 +196,7 @@ func startRunner(cfg runConfig) (*runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("input.stream: %w (create the stream first)", err)
 	}
-	rt, err := compile(def, nil, false, cfg.logger)
+	rt, err := compile(def, nil, compileOptions{log: cfg.logger, library: cfg.library})
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +241,7 @@ func startRunner(cfg runConfig) (*runner, error) {
 				cfg.logger.Warn("application state not restored; continuing from the checkpointed positions without it",
 					"app", def.Name, "reason", err)
 				rt.Close()
-				if r.rt, err = compile(def, nil, false, cfg.logger); err != nil {
+				if r.rt, err = compile(def, nil, compileOptions{log: cfg.logger, library: cfg.library}); err != nil {
 					return nil, err
 				}
 				r.rt.SetClock(started, time.Now)

@@ -79,8 +79,12 @@ type Manager struct {
 	st   *store.Store
 	opts ManagerOptions
 
-	mu     sync.Mutex // serializes lifecycle changes
-	apps   map[string]*managed
+	mu   sync.Mutex // serializes lifecycle changes
+	apps map[string]*managed
+	// fmu guards funcs, the function catalog by upper-case name
+	// (functions.go). Taken after mu when both are.
+	fmu    sync.RWMutex
+	funcs  map[string]*functionRecord
 	closed bool
 	quit   chan struct{}
 	wg     sync.WaitGroup
@@ -106,7 +110,10 @@ type appRecord struct {
 // An application that cannot start is reported FAILED and retried.
 func NewManager(st *store.Store, opts ManagerOptions) (*Manager, error) {
 	opts.EnsureDefaults()
-	m := &Manager{st: st, opts: opts, apps: map[string]*managed{}, quit: make(chan struct{})}
+	m := &Manager{st: st, opts: opts, apps: map[string]*managed{}, funcs: map[string]*functionRecord{}, quit: make(chan struct{})}
+	if err := m.loadFunctions(); err != nil {
+		return nil, err
+	}
 	keys, err := st.AppStateKeys(stateKeyPrefix)
 	if err != nil {
 		return nil, err
@@ -188,6 +195,7 @@ func (m *Manager) launch(a *managed, rc runConfig) error {
 	rc.store, rc.def, rc.version = m.st, a.rec.Definition, a.rec.Version
 	rc.logger, rc.now, rc.heartbeat = m.opts.Logger, m.opts.Now, m.opts.Heartbeat
 	rc.outputDir = m.opts.OutputDir
+	rc.library = m.Library()
 	r, err := startRunner(rc)
 	if err != nil {
 		a.failure = err.Error()
@@ -237,7 +245,7 @@ func (m *Manager) check(def Definition) (Definition, error) {
 	if def.Input.Stream == "" {
 		return def, fmt.Errorf("%w: input.stream: name the kda stream the application reads", ErrInvalid)
 	}
-	rt, err := Compile(def, nil)
+	rt, err := CompileWith(def, nil, m.Library())
 	if err != nil {
 		return def, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

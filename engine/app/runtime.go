@@ -16,6 +16,7 @@ import (
 	"github.com/kdaproject/kda/sql/dialect"
 	"github.com/kdaproject/kda/sql/plan"
 	"github.com/kdaproject/kda/sql/types"
+	"github.com/kdaproject/kda/udf"
 )
 
 // Runtime is a compiled application ready to take records. It is not safe
@@ -57,19 +58,34 @@ const PreviewStreamName = "PREVIEW"
 // Compile parses and plans def's SQL and wires its operators. Bare SELECT
 // STREAM statements are planned (so they are checked) but not run.
 func Compile(def Definition, mem memory.Allocator) (*Runtime, error) {
-	return compile(def, mem, false, nil)
+	return compile(def, mem, compileOptions{})
+}
+
+// CompileWith is Compile with a function library (an engine's function
+// catalog, see Manager.Library) planned before the application.
+func CompileWith(def Definition, mem memory.Allocator, lib Library) (*Runtime, error) {
+	return compile(def, mem, compileOptions{library: lib})
 }
 
 // CompilePreview is Compile for an ephemeral query: each bare SELECT STREAM
 // also runs, its rows going to a synthetic stream PREVIEW (PREVIEW_2… for
 // later ones) that outputs can subscribe to.
-func CompilePreview(def Definition, mem memory.Allocator) (*Runtime, error) {
-	return compile(def, mem, true, nil)
+func CompilePreview(def Definition, mem memory.Allocator, lib Library) (*Runtime, error) {
+	return compile(def, mem, compileOptions{previews: true, library: lib})
 }
 
-// compile builds the runtime; log receives the processors' console output
-// (slog.Default() when nil).
-func compile(def Definition, mem memory.Allocator, previews bool, log *slog.Logger) (*Runtime, error) {
+// compileOptions are compile's settings beyond the definition.
+type compileOptions struct {
+	previews bool
+	// log receives the JavaScript console output (slog.Default() when nil).
+	log *slog.Logger
+	// library is planned before the definition's own functions and SQL.
+	library Library
+}
+
+// compile builds the runtime.
+func compile(def Definition, mem memory.Allocator, co compileOptions) (*Runtime, error) {
+	previews, log := co.previews, co.log
 	def = def.WithDefaults()
 	if err := def.Validate(); err != nil {
 		return nil, err
@@ -85,15 +101,27 @@ func compile(def Definition, mem memory.Allocator, previews bool, log *slog.Logg
 	for _, n := range def.InputStreamNames() {
 		inputs = append(inputs, plan.Input{Name: n, Schema: dec.Schema()})
 	}
+	libs, err := co.library.with(def).programs()
+	if err != nil {
+		return nil, err
+	}
 	prog, err := dialect.Parse(def.SQL)
 	if err != nil {
 		return nil, err
 	}
-	ap, err := plan.Plan(prog, inputs, plan.Options{EventTime: plan.EventTimeOptions{
-		MaxOutOfOrderness: def.EventTime.MaxOutOfOrderness.Duration,
-		AllowedLateness:   def.EventTime.AllowedLateness.Duration,
-		IdleTimeout:       def.EventTime.IdleTimeout.Duration,
-	}})
+	jsLog := log
+	if jsLog == nil {
+		jsLog = slog.Default()
+	}
+	ap, err := plan.Plan(prog, inputs, plan.Options{
+		EventTime: plan.EventTimeOptions{
+			MaxOutOfOrderness: def.EventTime.MaxOutOfOrderness.Duration,
+			AllowedLateness:   def.EventTime.AllowedLateness.Duration,
+			IdleTimeout:       def.EventTime.IdleTimeout.Duration,
+		},
+		Library:    libs,
+		JavaScript: udf.Options{Log: jsLog.With("application", def.Name)},
+	})
 	if err != nil {
 		return nil, err
 	}

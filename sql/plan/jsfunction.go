@@ -99,7 +99,7 @@ func (f *jsFunction) eval(ec *expr.EvalContext, args []arrow.Array, n int) (arro
 
 // bodyPos maps a position in a function's script to the SQL text, finding
 // the script after the statement's start. A script whose quotes were
-// doubled ('') cannot always be found verbatim: then the statement's own
+// doubled inside single quotes cannot always be found verbatim: then the statement's own
 // position stands in.
 func (p *planner) bodyPos(s *dialect.CreateFunction, line, col int) dialect.Pos {
 	src := p.prog.Source
@@ -143,4 +143,3 @@ func posAt(src string, off int) dialect.Pos {
 	}
 	return dialect.Pos{Offset: off, Line: line, Col: col}
 }
-
