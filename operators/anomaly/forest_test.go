@@ -2,6 +2,7 @@ package anomaly
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"testing"
 )
@@ -216,8 +217,8 @@ func checkNode(t *testing.T, tr *tree, n int32) int32 {
 }
 
 func BenchmarkForestUpdate(b *testing.B) {
-	for _, dim := range []int{1, 4} {
-		b.Run(map[int]string{1: "dim1", 4: "dim4"}[dim], func(b *testing.B) {
+	for _, dim := range []int{1, 2, 3, 4} {
+		b.Run(fmt.Sprintf("dim%d", dim), func(b *testing.B) {
 			f := newTestForest(b, ForestOptions{Dimensions: dim})
 			u := noise(1)
 			pts := make([][]float64, 4096)

@@ -262,14 +262,57 @@ func (t *tree) descend(p []float64) int32 {
 // bottom-up recurrence s_i = (1-prob_i)·s_{i+1} + prob_i/(i+1) is unrolled
 // into one top-down pass: s_0 = Σ_i W_i·prob_i/(i+1) + W_D·s_leaf with
 // W_i = Π_{j<i}(1-prob_j), so each node is visited once.
+//
+// A child's box lies inside its parent's, so the walk has two phases:
+// while p is inside the boxes, prob is 0 and only containment is tested;
+// from the first box that does not hold p on, every node has prob > 0.
+// Points of 1 to 4 dimensions take specialised copies of the walk
+// (score1 … score4 in score.go) that compute exactly the same values.
 func (t *tree) score(p []float64, log2 []float64) float64 {
 	if t.root < 0 {
 		return 0
+	}
+	switch t.d {
+	case 1:
+		return t.score1(p, log2)
+	case 2:
+		return t.score2(p, log2)
+	case 3:
+		return t.score3(p, log2)
+	case 4:
+		return t.score4(p, log2)
 	}
 	nodes, box, d := t.nodes, t.box, t.d
 	acc, w := 0.0, 1.0
 	n := t.root
 	depth := 0
+	// Phase 1: p inside the boxes.
+	for {
+		nd := &nodes[n]
+		if nd.left < 0 {
+			break
+		}
+		o := int(n) * 2 * d
+		bx := box[o : o+2*d : o+2*d]
+		lo, hi := bx[:d:d], bx[d:]
+		in := true
+		for k, v := range p {
+			if v < lo[k] || v > hi[k] {
+				in = false
+				break
+			}
+		}
+		if !in {
+			break
+		}
+		if p[nd.cutDim] <= nd.cutVal {
+			n = nd.left
+		} else {
+			n = nd.right
+		}
+		depth++
+	}
+	// Phase 2: p outside the boxes.
 	for {
 		nd := &nodes[n]
 		if nd.left < 0 {
@@ -280,21 +323,9 @@ func (t *tree) score(p []float64, log2 []float64) float64 {
 		lo, hi := bx[:d:d], bx[d:]
 		gap, span := 0.0, 0.0
 		for k, v := range p {
-			a, b := lo[k], hi[k]
-			if v < a {
-				gap += a - v
-				a = v
-			} else if v > b {
-				gap += v - b
-				b = v
-			}
-			span += b - a
+			gap, span = gapSpan(v, lo[k], hi[k], gap, span)
 		}
-		if gap > 0 {
-			prob := gap / span
-			acc += w * prob / float64(depth+1)
-			w *= 1 - prob
-		}
+		acc, w = step(acc, w, gap, span, depth)
 		if p[nd.cutDim] <= nd.cutVal {
 			n = nd.left
 		} else {
@@ -302,6 +333,36 @@ func (t *tree) score(p []float64, log2 []float64) float64 {
 		}
 		depth++
 	}
+	return t.leafScore(p, n, depth, acc, w, log2)
+}
+
+// gapSpan adds to gap how far v lies outside [a, b] and to span the range
+// of [a, b] ∪ {v}.
+func gapSpan(v, a, b, gap, span float64) (float64, float64) {
+	if v < a {
+		gap += a - v
+		a = v
+	} else if v > b {
+		gap += v - b
+		b = v
+	}
+	return gap, span + (b - a)
+}
+
+// step folds one node at depth into the score's accumulators: prob is the
+// chance that a random cut of the node's box extended by p separates p.
+func step(acc, w, gap, span float64, depth int) (float64, float64) {
+	if gap > 0 {
+		prob := gap / span
+		acc += w * prob / float64(depth+1)
+		w *= 1 - prob
+	}
+	return acc, w
+}
+
+// leafScore finishes the walk at leaf n.
+func (t *tree) leafScore(p []float64, n int32, depth int, acc, w float64, log2 []float64) float64 {
+	nodes := t.nodes
 	m := nodes[t.root].mass
 	var s float64
 	if equalPoint(t.lo(n), p) {
