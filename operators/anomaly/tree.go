@@ -127,15 +127,17 @@ func (t *tree) insert(p []float64) int32 {
 			t.nodes[n].mass++
 			return n
 		}
+		// The builtins min and max follow math.Min and math.Max exactly
+		// (±0, NaN) and are inlined, where math.Min is a call.
 		total := 0.0
 		for k, v := range p {
-			total += math.Max(hi[k], v) - math.Min(lo[k], v)
+			total += max(hi[k], v) - min(lo[k], v)
 		}
 		r := t.r.float() * total
 		dim, last := -1, -1
 		var cut float64
 		for k, v := range p {
-			a, b := math.Min(lo[k], v), math.Max(hi[k], v)
+			a, b := min(lo[k], v), max(hi[k], v)
 			ext := b - a
 			if ext <= 0 {
 				continue
@@ -152,7 +154,7 @@ func (t *tree) insert(p []float64) int32 {
 		}
 		if dim < 0 { // rounding pushed r past the end: take the last dimension
 			dim = last
-			cut = math.Min(lo[dim], p[dim])
+			cut = min(lo[dim], p[dim])
 		}
 		v := p[dim]
 		if (v <= cut && cut < lo[dim]) || (hi[dim] <= cut && cut < v) {
@@ -161,8 +163,8 @@ func (t *tree) insert(p []float64) int32 {
 			t.nodes[m].cutDim, t.nodes[m].cutVal, t.nodes[m].mass, t.nodes[m].parent = int32(dim), cut, t.nodes[n].mass+1, par
 			ml, mh := t.lo(m), t.hi(m)
 			for k, x := range p {
-				ml[k] = math.Min(lo[k], x)
-				mh[k] = math.Max(hi[k], x)
+				ml[k] = min(lo[k], x)
+				mh[k] = max(hi[k], x)
 			}
 			l := t.newLeaf(p, m)
 			if v <= cut {
@@ -236,8 +238,8 @@ func (t *tree) remove(l int32) {
 		al, ah := t.lo(t.nodes[x].left), t.hi(t.nodes[x].left)
 		bl, bh := t.lo(t.nodes[x].right), t.hi(t.nodes[x].right)
 		for k := range lo {
-			lo[k] = math.Min(al[k], bl[k])
-			hi[k] = math.Max(ah[k], bh[k])
+			lo[k] = min(al[k], bl[k])
+			hi[k] = max(ah[k], bh[k])
 		}
 	}
 }
