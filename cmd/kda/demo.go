@@ -29,10 +29,17 @@ CREATE OR REPLACE PUMP "LEADERBOARD_PUMP" AS INSERT INTO "LEADERBOARD"
   GROUP BY "ticker_symbol", "sector", STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '1' MINUTE)
   ORDER BY STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '1' MINUTE), trades DESC;
 `},
-	{"demo-alerts", "demo-alerts", "PRICE_ALERTS", `-- A trade more than 3% away from its ticker's one-minute average price.
-CREATE OR REPLACE STREAM "PRICE_ALERTS" (ticker VARCHAR(4), price DOUBLE, avg_price DOUBLE, deviation DOUBLE);
+	{"demo-alerts", "demo-alerts", "PRICE_ALERTS", `-- A trade more than 3% away from its ticker's one-minute average price,
+-- with an alert text written by a JavaScript function.
+CREATE OR REPLACE FUNCTION alert_text(ticker VARCHAR(4), price DOUBLE, deviation DOUBLE) RETURNS VARCHAR(80)
+  LANGUAGE JAVASCRIPT AS $$
+    const pct = (deviation * 100).toFixed(1);
+    return ticker + ' traded at ' + price.toFixed(2) + ', ' + (deviation > 0 ? '+' : '') + pct + '% off its one-minute average';
+  $$;
+CREATE OR REPLACE STREAM "PRICE_ALERTS" (ticker VARCHAR(4), price DOUBLE, avg_price DOUBLE, deviation DOUBLE, message VARCHAR(80));
 CREATE OR REPLACE PUMP "ALERT_PUMP" AS INSERT INTO "PRICE_ALERTS"
-  SELECT STREAM ticker, price, avg_price, (price - avg_price) / avg_price
+  SELECT STREAM ticker, price, avg_price, (price - avg_price) / avg_price,
+    alert_text(ticker, price, (price - avg_price) / avg_price)
   FROM (SELECT STREAM "ticker_symbol" AS ticker, "price" AS price,
                AVG("price") OVER (PARTITION BY "ticker_symbol" RANGE INTERVAL '1' MINUTE PRECEDING) AS avg_price
         FROM "SOURCE_SQL_STREAM_001") AS t
