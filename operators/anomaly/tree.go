@@ -462,7 +462,16 @@ func (t *tree) attribute(p, high, low, vh, vl []float64) float64 {
 // once per point by the forest (see Forest.sampleBase). The key itself is
 // computed only for a point that enters.
 func (t *tree) sample(p []float64, seq uint64, lambda, base, grow float64, size int) {
-	e := -math.Log(t.r.open())
+	u := t.r.open()
+	if len(t.keys) == size {
+		// Most points are turned away. -log u ≥ 1-u, so when 1-u clears
+		// the threshold by a margin far above the rounding of Log, the
+		// test below would fail too: skip the logarithm.
+		if 1-u > t.topExp*grow*(1+1e-9) {
+			return
+		}
+	}
+	e := -math.Log(u)
 	if len(t.keys) < size {
 		l := t.insert(p)
 		t.keys = append(t.keys, math.Log(e)-float64(seq)*lambda)
