@@ -158,6 +158,15 @@ func (m *Manager) retryLoop() {
 		case <-t.C:
 		}
 		m.mu.Lock()
+		// A tick taken just before Close may wait here while Close stops
+		// the runners. Close keeps the desired states, so without this
+		// check every application would look stopped-but-meant-to-run and
+		// get a runner that nothing ever stops: beside the next manager's
+		// runner it reads the same input and commits every window twice.
+		if m.closed {
+			m.mu.Unlock()
+			return
+		}
 		for _, a := range m.apps {
 			if a.rec.Desired == StatusRunning && !m.running(a) {
 				m.launch(a, runConfig{})
@@ -191,6 +200,10 @@ func (m *Manager) running(a *managed) bool {
 func (m *Manager) launch(a *managed, rc runConfig) error {
 	if m.opts.Paused {
 		return nil
+	}
+	if m.closed {
+		// Close has stopped every runner; one started now would outlive it.
+		return errors.New("the application manager is closed")
 	}
 	rc.store, rc.def, rc.version = m.st, a.rec.Definition, a.rec.Version
 	rc.logger, rc.now, rc.heartbeat = m.opts.Logger, m.opts.Now, m.opts.Heartbeat
