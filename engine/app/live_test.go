@@ -40,6 +40,8 @@ type liveEnv struct {
 	st    *store.Store
 	clock *testClock
 	m     *Manager
+	// retry is the managers' RetryInterval (default 20ms).
+	retry time.Duration
 }
 
 func newLiveEnv(t *testing.T) *liveEnv {
@@ -67,7 +69,11 @@ func newLiveEnv(t *testing.T) *liveEnv {
 // open (re)opens the manager, as the engine does when it opens.
 func (e *liveEnv) open() {
 	e.t.Helper()
-	m, err := NewManager(e.st, ManagerOptions{Now: e.clock.Now, Heartbeat: 2 * time.Millisecond, RetryInterval: 20 * time.Millisecond})
+	retry := e.retry
+	if retry == 0 {
+		retry = 20 * time.Millisecond
+	}
+	m, err := NewManager(e.st, ManagerOptions{Now: e.clock.Now, Heartbeat: 2 * time.Millisecond, RetryInterval: retry})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -320,6 +326,63 @@ func TestStopStartAndReopenKeepOpenWindows(t *testing.T) {
 	e.consumed(4)
 	e.clock.Add(10 * time.Second)
 	e.waitOutput(`{"ROWTIME":"2026-03-01 10:00:10.000","K":"a","N":4,"TOTAL":15}`)
+}
+
+// A retry tick taken just before Close used to wait for the lock while
+// Close stopped the runners, then start a runner of its own on the closed
+// manager (the application still wants to run). Nothing stopped that
+// runner: beside the next manager's it read the same records and committed
+// every window a second time. Retries every millisecond and many close/open
+// cycles make the tick likely to land there.
+func TestClosingTheManagerLeavesNoRunnerBehind(t *testing.T) {
+	e := newLiveEnv(t)
+	if err := e.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.retry = time.Millisecond
+	e.open()
+	if _, err := e.m.Create(countDef("counts")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.m.Start("counts", ""); err != nil {
+		t.Fatal(err)
+	}
+	const cycles = 40
+	for i := range cycles {
+		e.put(`{"k":"a","v":1}`)
+		if i%8 == 7 {
+			// Stop and Start must not leave a second runner either.
+			if _, err := e.m.Stop("counts"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.m.Start("counts", ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(time.Duration(i%4) * time.Millisecond) // some heartbeats and checkpoints
+		if err := e.m.Close(); err != nil {
+			t.Fatal(err)
+		}
+		e.m.mu.Lock()
+		for name, a := range e.m.apps {
+			if a.run != nil {
+				t.Errorf("cycle %d: application %s has a runner after Close", i, name)
+			}
+		}
+		e.m.mu.Unlock()
+		if t.Failed() {
+			t.FailNow()
+		}
+		e.open()
+	}
+	e.consumed(cycles)
+	e.clock.Add(10 * time.Second)
+	want := fmt.Sprintf(`{"ROWTIME":"2026-03-01 10:00:10.000","K":"a","N":%d,"TOTAL":%d}`, cycles, cycles)
+	e.waitOutput(want)
+	time.Sleep(50 * time.Millisecond) // a stray runner would commit by now
+	if got := e.output(); len(got) != 1 {
+		t.Fatalf("output stream:\n  %s\nwant only:\n  %s", strings.Join(got, "\n  "), want)
+	}
 }
 
 func TestALostRunResumesFromTheLastCheckpointWithoutRepeats(t *testing.T) {
