@@ -189,20 +189,20 @@ func countLeaves(tr *tree, n int32) int {
 	if tr.nodes[n].left < 0 {
 		return 1
 	}
-	return countLeaves(tr, tr.nodes[n].left) + countLeaves(tr, tr.nodes[n].right)
+	return countLeaves(tr, int32(tr.nodes[n].left)) + countLeaves(tr, int32(tr.nodes[n].right))
 }
 
 func checkNode(t *testing.T, tr *tree, n int32) int32 {
 	if tr.nodes[n].left < 0 {
-		return tr.nodes[n].mass
+		return tr.mass[n]
 	}
-	l, r := tr.nodes[n].left, tr.nodes[n].right
-	if tr.nodes[l].parent != n || tr.nodes[r].parent != n {
+	l, r := int32(tr.nodes[n].left), int32(tr.nodes[n].right)
+	if tr.parent[l] != n || tr.parent[r] != n {
 		t.Fatal("parent links")
 	}
 	m := checkNode(t, tr, l) + checkNode(t, tr, r)
-	if m != tr.nodes[n].mass {
-		t.Fatalf("mass %d, children %d", tr.nodes[n].mass, m)
+	if m != tr.mass[n] {
+		t.Fatalf("mass %d, children %d", tr.mass[n], m)
 	}
 	d := tr.nodes[n].cutDim
 	if tr.hi(l)[d] > tr.nodes[n].cutVal || tr.lo(r)[d] <= tr.nodes[n].cutVal {

@@ -19,9 +19,9 @@ func (t *tree) score1(p []float64, log2 []float64) float64 {
 		if q0 < b[0] || q0 > b[1] {
 			break
 		}
-		n = nd.right
+		n = int32(nd.right)
 		if q0 <= nd.cutVal {
-			n = nd.left
+			n = int32(nd.left)
 		}
 		depth++
 	}
@@ -34,9 +34,9 @@ func (t *tree) score1(p []float64, log2 []float64) float64 {
 		b := (*[2]float64)(box[int(n)*2:])
 		gap, span := gapSpan(q0, b[0], b[1], 0, 0)
 		acc, w = step(acc, w, gap, span, depth)
-		n = nd.right
+		n = int32(nd.right)
 		if q0 <= nd.cutVal {
-			n = nd.left
+			n = int32(nd.left)
 		}
 		depth++
 	}
@@ -58,9 +58,9 @@ func (t *tree) score2(p []float64, log2 []float64) float64 {
 		if q0 < b[0] || q0 > b[2] || q1 < b[1] || q1 > b[3] {
 			break
 		}
-		n = nd.right
+		n = int32(nd.right)
 		if q[nd.cutDim&1] <= nd.cutVal {
-			n = nd.left
+			n = int32(nd.left)
 		}
 		depth++
 	}
@@ -74,9 +74,9 @@ func (t *tree) score2(p []float64, log2 []float64) float64 {
 		gap, span := gapSpan(q0, b[0], b[2], 0, 0)
 		gap, span = gapSpan(q1, b[1], b[3], gap, span)
 		acc, w = step(acc, w, gap, span, depth)
-		n = nd.right
+		n = int32(nd.right)
 		if q[nd.cutDim&1] <= nd.cutVal {
-			n = nd.left
+			n = int32(nd.left)
 		}
 		depth++
 	}
@@ -98,9 +98,9 @@ func (t *tree) score3(p []float64, log2 []float64) float64 {
 		if q0 < b[0] || q0 > b[3] || q1 < b[1] || q1 > b[4] || q2 < b[2] || q2 > b[5] {
 			break
 		}
-		n = nd.right
+		n = int32(nd.right)
 		if q[nd.cutDim&3] <= nd.cutVal {
-			n = nd.left
+			n = int32(nd.left)
 		}
 		depth++
 	}
@@ -115,9 +115,9 @@ func (t *tree) score3(p []float64, log2 []float64) float64 {
 		gap, span = gapSpan(q1, b[1], b[4], gap, span)
 		gap, span = gapSpan(q2, b[2], b[5], gap, span)
 		acc, w = step(acc, w, gap, span, depth)
-		n = nd.right
+		n = int32(nd.right)
 		if q[nd.cutDim&3] <= nd.cutVal {
-			n = nd.left
+			n = int32(nd.left)
 		}
 		depth++
 	}
@@ -139,9 +139,9 @@ func (t *tree) score4(p []float64, log2 []float64) float64 {
 		if q0 < b[0] || q0 > b[4] || q1 < b[1] || q1 > b[5] || q2 < b[2] || q2 > b[6] || q3 < b[3] || q3 > b[7] {
 			break
 		}
-		n = nd.right
+		n = int32(nd.right)
 		if q[nd.cutDim&3] <= nd.cutVal {
-			n = nd.left
+			n = int32(nd.left)
 		}
 		depth++
 	}
@@ -157,9 +157,9 @@ func (t *tree) score4(p []float64, log2 []float64) float64 {
 		gap, span = gapSpan(q2, b[2], b[6], gap, span)
 		gap, span = gapSpan(q3, b[3], b[7], gap, span)
 		acc, w = step(acc, w, gap, span, depth)
-		n = nd.right
+		n = int32(nd.right)
 		if q[nd.cutDim&3] <= nd.cutVal {
-			n = nd.left
+			n = int32(nd.left)
 		}
 		depth++
 	}

@@ -52,13 +52,13 @@ func (f *Forest) Snapshot(w io.Writer) error {
 			e.u32(uint32(t.nodes[i].right))
 		}
 		for i := range t.nodes {
-			e.u32(uint32(t.nodes[i].parent))
+			e.u32(uint32(t.parent[i]))
 		}
 		for i := range t.nodes {
 			e.u32(uint32(t.nodes[i].cutDim))
 		}
 		for i := range t.nodes {
-			e.u32(uint32(t.nodes[i].mass))
+			e.u32(uint32(t.mass[i]))
 		}
 		for i := range t.nodes {
 			e.f64(t.nodes[i].cutVal)
@@ -130,19 +130,19 @@ func readForest(r io.Reader) (*Forest, error) {
 			return nil, fmt.Errorf("tree has %d nodes, want %d", n, nodes)
 		}
 		for i := range t.nodes {
-			t.nodes[i].left = int32(d.u32())
+			t.nodes[i].left = d.i16()
 		}
 		for i := range t.nodes {
-			t.nodes[i].right = int32(d.u32())
+			t.nodes[i].right = d.i16()
 		}
 		for i := range t.nodes {
-			t.nodes[i].parent = int32(d.u32())
+			t.parent[i] = int32(d.u32())
 		}
 		for i := range t.nodes {
-			t.nodes[i].cutDim = int32(d.u32())
+			t.nodes[i].cutDim = d.i16()
 		}
 		for i := range t.nodes {
-			t.nodes[i].mass = int32(d.u32())
+			t.mass[i] = int32(d.u32())
 		}
 		for i := range t.nodes {
 			t.nodes[i].cutVal = d.f64()
@@ -192,7 +192,7 @@ func (t *tree) check() error {
 	}
 	for i := range t.nodes {
 		nd := &t.nodes[i]
-		l, r, p := nd.left, nd.right, nd.parent
+		l, r, p := int32(nd.left), int32(nd.right), t.parent[i]
 		if (l >= 0 && (!ok(l) || !ok(r) || nd.cutDim < 0 || int(nd.cutDim) >= t.d)) || (p != -1 && !ok(p)) {
 			return errors.New("corrupt tree node")
 		}
@@ -245,6 +245,15 @@ func (d *dec) bytes(b []byte) {
 func (d *dec) u16() uint16  { d.bytes(d.buf[:2]); return binary.LittleEndian.Uint16(d.buf[:]) }
 func (d *dec) u32() uint32  { d.bytes(d.buf[:4]); return binary.LittleEndian.Uint32(d.buf[:]) }
 func (d *dec) u64() uint64  { d.bytes(d.buf[:8]); return binary.LittleEndian.Uint64(d.buf[:]) }
+// i16 reads an int32 that must fit in an int16 (node indices and cut
+// dimensions are stored as int16 in memory, as int32 in the snapshot).
+func (d *dec) i16() int16 {
+	v := int32(d.u32())
+	if v != int32(int16(v)) && d.err == nil {
+		d.err = errors.New("corrupt tree node")
+	}
+	return int16(v)
+}
 func (d *dec) f64() float64 { return math.Float64frombits(d.u64()) }
 func (d *dec) f64s(v []float64) {
 	for i := range v {

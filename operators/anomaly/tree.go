@@ -20,21 +20,22 @@ func (r *rng) float() float64 { return float64(r.next()>>11) * (1.0 / (1 << 53))
 // open returns a uniform value in (0, 1).
 func (r *rng) open() float64 { return (float64(r.next()>>11) + 0.5) * (1.0 / (1 << 53)) }
 
-// node is one tree node: its links, cut and mass together, so that the
-// scoring walk touches one cache line per node for them (two nodes share a
-// 64-byte line).
+// node is what the scoring walk reads of a tree node: its cut and
+// children, 16 bytes, so that four nodes share a 64-byte cache line (the
+// walk is a chain of dependent node loads, mostly cache misses). Node
+// indices are below 2·SampleSize ≤ 2000 and dimensions below 30000, so
+// int16 holds them. A node's parent and mass live in tree.parent and
+// tree.mass.
 type node struct {
-	left, right int32 // left < 0: a leaf
-	parent      int32
-	cutDim      int32
 	cutVal      float64
-	mass        int32
-	_           int32
+	left, right int16 // left < 0: a leaf
+	cutDim      int16
+	_           int16
 }
 
 // tree is one robust random cut tree over at most cap points, with its
 // time-decayed reservoir sampler. Nodes live in flat arrays indexed by
-// int32; a node is a leaf when nodes[i].left < 0. A node's bounding box is
+// int32 (int16 inside node); a node is a leaf when nodes[i].left < 0. A node's bounding box is
 // box[i*2d : i*2d+d] (min) and box[i*2d+d : (i+1)*2d] (max); a leaf's box
 // is its point (min = max), so the point is stored nowhere else.
 type tree struct {
@@ -42,8 +43,10 @@ type tree struct {
 	r    rng
 	root int32
 
-	nodes []node
-	box   []float64
+	nodes  []node
+	parent []int32 // parent[i]: node i's parent, -1 for the root
+	mass   []int32 // mass[i]: points under node i
+	box    []float64
 	free  []int32 // unused node indices (a stack)
 
 	// Sampler: a max-heap of the kept points' keys; leafOf[k] is the leaf
@@ -61,6 +64,8 @@ func newTree(d, sampleSize int, seed uint64) *tree {
 	t := &tree{
 		d: d, r: rng{seed}, root: -1,
 		nodes:  make([]node, n),
+		parent: make([]int32, n),
+		mass:   make([]int32, n),
 		box:    make([]float64, n*2*d),
 		free:   make([]int32, 0, n),
 		keys:   make([]float64, 0, sampleSize),
@@ -93,7 +98,8 @@ func (t *tree) hi(i int32) []float64 {
 
 func (t *tree) newLeaf(p []float64, parent int32) int32 {
 	l := t.alloc()
-	t.nodes[l] = node{left: -1, right: -1, parent: parent, mass: 1}
+	t.nodes[l] = node{left: -1, right: -1}
+	t.parent[l], t.mass[l] = parent, 1
 	copy(t.lo(l), p)
 	copy(t.hi(l), p)
 	return l
@@ -124,7 +130,7 @@ func (t *tree) insert(p []float64) int32 {
 	for {
 		lo, hi := t.lo(n), t.hi(n)
 		if t.nodes[n].left < 0 && equalPoint(lo, p) {
-			t.nodes[n].mass++
+			t.mass[n]++
 			return n
 		}
 		// The builtins min and max follow math.Min and math.Max exactly
@@ -158,9 +164,9 @@ func (t *tree) insert(p []float64) int32 {
 		}
 		v := p[dim]
 		if (v <= cut && cut < lo[dim]) || (hi[dim] <= cut && cut < v) {
-			par := t.nodes[n].parent
+			par := t.parent[n]
 			m := t.alloc()
-			t.nodes[m].cutDim, t.nodes[m].cutVal, t.nodes[m].mass, t.nodes[m].parent = int32(dim), cut, t.nodes[n].mass+1, par
+			t.nodes[m].cutDim, t.nodes[m].cutVal, t.mass[m], t.parent[m] = int16(dim), cut, t.mass[n]+1, par
 			ml, mh := t.lo(m), t.hi(m)
 			for k, x := range p {
 				ml[k] = min(lo[k], x)
@@ -168,23 +174,23 @@ func (t *tree) insert(p []float64) int32 {
 			}
 			l := t.newLeaf(p, m)
 			if v <= cut {
-				t.nodes[m].left, t.nodes[m].right = l, n
+				t.nodes[m].left, t.nodes[m].right = int16(l), int16(n)
 			} else {
-				t.nodes[m].left, t.nodes[m].right = n, l
+				t.nodes[m].left, t.nodes[m].right = int16(n), int16(l)
 			}
-			t.nodes[n].parent = m
+			t.parent[n] = m
 			if par < 0 {
 				t.root = m
-			} else if t.nodes[par].left == n {
-				t.nodes[par].left = m
+			} else if int32(t.nodes[par].left) == n {
+				t.nodes[par].left = int16(m)
 			} else {
-				t.nodes[par].right = m
+				t.nodes[par].right = int16(m)
 			}
 			return l
 		}
 		// The cut falls inside the node's box: n is internal (a leaf's box
 		// is a point, so any cut separates it from a different p).
-		t.nodes[n].mass++
+		t.mass[n]++
 		for k, x := range p {
 			if x < lo[k] {
 				lo[k] = x
@@ -194,9 +200,9 @@ func (t *tree) insert(p []float64) int32 {
 			}
 		}
 		if p[t.nodes[n].cutDim] <= t.nodes[n].cutVal {
-			n = t.nodes[n].left
+			n = int32(t.nodes[n].left)
 		} else {
-			n = t.nodes[n].right
+			n = int32(t.nodes[n].right)
 		}
 	}
 }
@@ -204,39 +210,39 @@ func (t *tree) insert(p []float64) int32 {
 // remove takes one copy of leaf l's point out of the tree: its sibling
 // replaces their parent, and the ancestors' masses and boxes shrink.
 func (t *tree) remove(l int32) {
-	if t.nodes[l].mass > 1 {
-		for x := l; x >= 0; x = t.nodes[x].parent {
-			t.nodes[x].mass--
+	if t.mass[l] > 1 {
+		for x := l; x >= 0; x = t.parent[x] {
+			t.mass[x]--
 		}
 		return
 	}
-	par := t.nodes[l].parent
+	par := t.parent[l]
 	t.release(l)
 	if par < 0 {
 		t.root = -1
 		return
 	}
-	sib := t.nodes[par].left
+	sib := int32(t.nodes[par].left)
 	if sib == l {
-		sib = t.nodes[par].right
+		sib = int32(t.nodes[par].right)
 	}
-	g := t.nodes[par].parent
-	t.nodes[sib].parent = g
+	g := t.parent[par]
+	t.parent[sib] = g
 	t.release(par)
 	if g < 0 {
 		t.root = sib
 		return
 	}
-	if t.nodes[g].left == par {
-		t.nodes[g].left = sib
+	if int32(t.nodes[g].left) == par {
+		t.nodes[g].left = int16(sib)
 	} else {
-		t.nodes[g].right = sib
+		t.nodes[g].right = int16(sib)
 	}
-	for x := g; x >= 0; x = t.nodes[x].parent {
-		t.nodes[x].mass--
+	for x := g; x >= 0; x = t.parent[x] {
+		t.mass[x]--
 		lo, hi := t.lo(x), t.hi(x)
-		al, ah := t.lo(t.nodes[x].left), t.hi(t.nodes[x].left)
-		bl, bh := t.lo(t.nodes[x].right), t.hi(t.nodes[x].right)
+		al, ah := t.lo(int32(t.nodes[x].left)), t.hi(int32(t.nodes[x].left))
+		bl, bh := t.lo(int32(t.nodes[x].right)), t.hi(int32(t.nodes[x].right))
 		for k := range lo {
 			lo[k] = min(al[k], bl[k])
 			hi[k] = max(ah[k], bh[k])
@@ -252,9 +258,9 @@ func (t *tree) descend(p []float64) int32 {
 	for t.nodes[n].left >= 0 {
 		t.path = append(t.path, n)
 		if p[t.nodes[n].cutDim] <= t.nodes[n].cutVal {
-			n = t.nodes[n].left
+			n = int32(t.nodes[n].left)
 		} else {
-			n = t.nodes[n].right
+			n = int32(t.nodes[n].right)
 		}
 	}
 	return n
@@ -308,9 +314,9 @@ func (t *tree) score(p []float64, log2 []float64) float64 {
 			break
 		}
 		if p[nd.cutDim] <= nd.cutVal {
-			n = nd.left
+			n = int32(nd.left)
 		} else {
-			n = nd.right
+			n = int32(nd.right)
 		}
 		depth++
 	}
@@ -329,9 +335,9 @@ func (t *tree) score(p []float64, log2 []float64) float64 {
 		}
 		acc, w = step(acc, w, gap, span, depth)
 		if p[nd.cutDim] <= nd.cutVal {
-			n = nd.left
+			n = int32(nd.left)
 		} else {
-			n = nd.right
+			n = int32(nd.right)
 		}
 		depth++
 	}
@@ -364,12 +370,11 @@ func step(acc, w, gap, span float64, depth int) (float64, float64) {
 
 // leafScore finishes the walk at leaf n.
 func (t *tree) leafScore(p []float64, n int32, depth int, acc, w float64, log2 []float64) float64 {
-	nodes := t.nodes
-	m := nodes[t.root].mass
+	m := t.mass[t.root]
 	var s float64
 	if equalPoint(t.lo(n), p) {
-		lm := float64(nodes[n].mass)
-		s = (1 - lm/(2*float64(m))) / (float64(depth) + log2[nodes[n].mass])
+		lm := float64(t.mass[n])
+		s = (1 - lm/(2*float64(m))) / (float64(depth) + log2[t.mass[n]])
 	} else {
 		s = 1 / float64(depth+1)
 	}
@@ -384,11 +389,11 @@ func (t *tree) attribute(p, high, low, vh, vl []float64) float64 {
 	}
 	leaf := t.descend(p)
 	depth := len(t.path)
-	treeMass := float64(t.nodes[t.root].mass)
+	treeMass := float64(t.mass[t.root])
 	q := t.lo(leaf)
 	var s float64
 	if equalPoint(q, p) {
-		m := float64(t.nodes[leaf].mass)
+		m := float64(t.mass[leaf])
 		s = (1 - m/(2*treeMass)) / (float64(depth) + math.Log2(m+1))
 		e := s / float64(2*t.d)
 		for k := range vh {
