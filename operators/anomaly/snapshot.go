@@ -245,15 +245,6 @@ func (d *dec) bytes(b []byte) {
 func (d *dec) u16() uint16  { d.bytes(d.buf[:2]); return binary.LittleEndian.Uint16(d.buf[:]) }
 func (d *dec) u32() uint32  { d.bytes(d.buf[:4]); return binary.LittleEndian.Uint32(d.buf[:]) }
 func (d *dec) u64() uint64  { d.bytes(d.buf[:8]); return binary.LittleEndian.Uint64(d.buf[:]) }
-// i16 reads an int32 that must fit in an int16 (node indices and cut
-// dimensions are stored as int16 in memory, as int32 in the snapshot).
-func (d *dec) i16() int16 {
-	v := int32(d.u32())
-	if v != int32(int16(v)) && d.err == nil {
-		d.err = errors.New("corrupt tree node")
-	}
-	return int16(v)
-}
 func (d *dec) f64() float64 { return math.Float64frombits(d.u64()) }
 func (d *dec) f64s(v []float64) {
 	for i := range v {
@@ -264,4 +255,14 @@ func (d *dec) i32s(v []int32) {
 	for i := range v {
 		v[i] = int32(d.u32())
 	}
+}
+
+// i16 reads an int32 that must fit in an int16 (node indices and cut
+// dimensions are stored as int16 in memory, as int32 in the snapshot).
+func (d *dec) i16() int16 {
+	v := int32(d.u32())
+	if v != int32(int16(v)) && d.err == nil {
+		d.err = errors.New("corrupt tree node")
+	}
+	return int16(v)
 }

@@ -47,7 +47,7 @@ type tree struct {
 	parent []int32 // parent[i]: node i's parent, -1 for the root
 	mass   []int32 // mass[i]: points under node i
 	box    []float64
-	free  []int32 // unused node indices (a stack)
+	free   []int32 // unused node indices (a stack)
 
 	// Sampler: a max-heap of the kept points' keys; leafOf[k] is the leaf
 	// holding the point of heap entry k (several entries may share a leaf
