@@ -2,6 +2,7 @@ package udf
 
 import (
 	"context"
+	"runtime/debug"
 	"syscall"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
+	"github.com/kdaproject/kda/engine/gctune"
 	"github.com/kdaproject/kda/operators/expr"
 	"github.com/kdaproject/kda/sql/types"
 )
@@ -30,6 +32,7 @@ func benchColumn() arrow.Array {
 // loop), with a body that needs a call per row, and as native SQL, for the
 // ratio.
 func BenchmarkScalarUDF(b *testing.B) {
+	serverGC(b)
 	col := benchColumn()
 	defer col.Release()
 	for _, c := range []struct{ name, src string }{
@@ -75,6 +78,18 @@ func BenchmarkScalarUDF(b *testing.B) {
 			}
 			out.Release()
 		})
+	})
+}
+
+// serverGC runs a benchmark with the garbage collector set as kda's CLI
+// sets it (engine/gctune), and puts the settings back after.
+func serverGC(b *testing.B) {
+	gc, limit := debug.SetGCPercent(-1), debug.SetMemoryLimit(-1)
+	debug.SetGCPercent(gc)
+	gctune.Apply()
+	b.Cleanup(func() {
+		debug.SetGCPercent(gc)
+		debug.SetMemoryLimit(limit)
 	})
 }
 

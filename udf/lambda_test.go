@@ -133,6 +133,7 @@ func TestPostprocessorSeesRetryHintAndMayForwardData(t *testing.T) {
 // record's JSON, add a field, serialise it again — over batches of 1,000
 // ~100-byte records. records/s is the figure to quote (-cpu 1).
 func BenchmarkPreprocessJSON(b *testing.B) {
+	serverGC(b)
 	s, err := Compile("enrich.js", `exports.handler = (event) => ({records: event.records.map(r => {
   const o = JSON.parse(Buffer.from(r.data, 'base64').toString());
   o.source = r.kinesisStreamRecordMetadata.shardId;

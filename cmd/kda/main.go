@@ -20,6 +20,8 @@
 package main
 
 import (
+	"github.com/kdaproject/kda/engine/gctune"
+
 	"context"
 	"errors"
 	"fmt"
@@ -32,6 +34,7 @@ import (
 )
 
 func main() {
+	gctune.Apply()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// The first signal asks for a clean stop; after it, a second one kills
 	// the process the default way.
