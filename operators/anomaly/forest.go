@@ -205,7 +205,16 @@ func (f *Forest) Update(point []float64) float64 {
 	p := f.shingle
 	score := 0.0
 	if f.seen >= uint64(f.opts.SampleSize) {
-		for _, t := range f.trees {
+		ts := f.trees
+		if f.d <= 4 {
+			// Two trees at a time (see pair); the sum keeps the trees' order.
+			for ; len(ts) >= 2 && ts[0].root >= 0 && ts[1].root >= 0; ts = ts[2:] {
+				a, b := pair(ts[0], ts[1], p, f.log2)
+				score += a
+				score += b
+			}
+		}
+		for _, t := range ts {
 			score += t.score(p, f.log2)
 		}
 		score /= float64(len(f.trees))
