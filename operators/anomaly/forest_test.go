@@ -2,6 +2,8 @@ package anomaly
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"testing"
@@ -281,5 +283,58 @@ func TestSnapshotRestore(t *testing.T) {
 	bad[6] = 9
 	if err := newTestForest(t, ForestOptions{}).Restore(bytes.NewReader(bad)); err == nil {
 		t.Error("bad version: no error")
+	}
+}
+
+// TestScoresPinned pins a hash of every score and attribution of a few
+// fixed streams. Scores must not change when the forest's code is
+// optimised: NAB results, the golden query tests and snapshots of running
+// applications depend on them bit for bit. If this fails after a change
+// that is not meant to alter scores, the change is wrong; if a change of
+// scores is intended, update the hashes and say so in the commit.
+func TestScoresPinned(t *testing.T) {
+	for _, c := range []struct {
+		dim, shingle int
+		explain, dup bool
+		want         string
+	}{
+		{dim: 1, want: "2fad55e1922abba1"},
+		{dim: 2, dup: true, want: "2ba35dc8e81768cf"},
+		{dim: 3, explain: true, want: "90a2d732b58ae5a1"},
+		{dim: 4, want: "50e88c878d80e5ea"},
+		{dim: 4, explain: true, dup: true, want: "c1f8449d5818245d"},
+		{dim: 2, shingle: 3, want: "194860be306a531d"},
+		{dim: 6, want: "130504977e3a775d"},
+	} {
+		f := newTestForest(t, ForestOptions{Trees: 30, SampleSize: 64, TimeDecay: 500, Dimensions: c.dim, ShingleSize: c.shingle, Seed: 12345})
+		u := noise(777)
+		h := sha256.New()
+		var buf [8]byte
+		put := func(x float64) { binary.LittleEndian.PutUint64(buf[:], math.Float64bits(x)); h.Write(buf[:]) }
+		p := make([]float64, c.dim)
+		var a Attribution
+		for i := 0; i < 3000; i++ {
+			for k := range p {
+				p[k] = u()
+				if c.dup {
+					p[k] = math.Floor(p[k] * 4)
+				}
+				if i%500 == 499 {
+					p[k] = 10 * u()
+				}
+			}
+			if c.explain {
+				put(f.UpdateExplain(p, &a))
+				for k := range a.High {
+					put(a.High[k])
+					put(a.Low[k])
+				}
+			} else {
+				put(f.Update(p))
+			}
+		}
+		if got := fmt.Sprintf("%x", h.Sum(nil)[:8]); got != c.want {
+			t.Errorf("dim %d shingle %d explain %v dup %v: scores hash %s, want %s", c.dim, c.shingle, c.explain, c.dup, got, c.want)
+		}
 	}
 }
