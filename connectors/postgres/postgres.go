@@ -5,15 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/valyala/fastjson"
 
 	"github.com/kdaproject/kda/connectors/delivery"
-	"github.com/kdaproject/kda/connectors/internal/fields"
 )
 
 // Connector declares the "postgres" destination for the engine to
@@ -238,68 +240,129 @@ func (e *RecordErrors) Error() string {
 }
 
 // rows converts records to table rows, keeping the last record of each
-// key when there is one.
+// key when there is one. Large batches are converted in parallel.
 func (k *Sink) rows(records []delivery.Record) ([][]any, error) {
 	s := k.s
+	conv := make([]converted, len(records))
+	vals := make([]any, len(records)*len(s.columns))
+	workers := min(runtime.GOMAXPROCS(0), (len(records)+minPerWorker-1)/minPerWorker)
+	if workers <= 1 {
+		k.convertRange(records, conv, vals)
+	} else {
+		var wg sync.WaitGroup
+		per := (len(records) + workers - 1) / workers
+		for lo := 0; lo < len(records); lo += per {
+			hi := min(lo+per, len(records))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				k.convertRange(records[lo:hi], conv[lo:hi], vals[lo*len(s.columns):hi*len(s.columns)])
+			}()
+		}
+		wg.Wait()
+	}
 	out := make([][]any, 0, len(records))
 	var bad []RecordError
 	var byKey map[string]int
-	var kb []byte
 	if len(s.key) > 0 {
 		byKey = make(map[string]int, len(records))
 	}
-	vals := make([]any, len(records)*len(s.columns))
+	for i, c := range conv {
+		switch {
+		case c.err != nil:
+			bad = append(bad, RecordError{i, records[i].ID, c.err})
+		case byKey != nil:
+			if j, ok := byKey[c.key]; ok {
+				out[j] = c.row // the last record of a key wins
+				continue
+			}
+			byKey[c.key] = len(out)
+			out = append(out, c.row)
+		default:
+			out = append(out, c.row)
+		}
+	}
+	if len(bad) > 0 {
+		return nil, &delivery.Permanent{Err: &RecordErrors{Total: len(records), Records: bad}}
+	}
+	return out, nil
+}
+
+// minPerWorker is the fewest records worth a goroutine of their own.
+const minPerWorker = 1000
+
+// converted is one record made a row, or the reason it cannot be.
+type converted struct {
+	row []any
+	key string // the key columns' values, with a key
+	err error
+}
+
+// convertRange converts records into out, using vals for the row values.
+func (k *Sink) convertRange(records []delivery.Record, out []converted, vals []any) {
+	s := k.s
+	var kb []byte
+	var parser fastjson.Parser
 	for ri, r := range records {
-		obj, err := fields.Object(r.Data)
+		row := vals[ri*len(s.columns) : (ri+1)*len(s.columns) : (ri+1)*len(s.columns)]
+		out[ri].row = row
+		obj, err := object(&parser, r.Data)
 		if err != nil {
-			bad = append(bad, RecordError{ri, r.ID, err})
+			out[ri].err = err
 			continue
 		}
-		row := vals[:len(s.columns):len(s.columns)]
-		vals = vals[len(s.columns):]
-		var rerr error
 		for i, c := range s.columns {
-			v, ok := fields.Lookup(obj, c.Field)
+			fv, ok := lookup(obj, c.Field)
 			if !ok && !c.Optional {
-				rerr = fmt.Errorf("field %s (column %s) is not in the record", c.Field, c.Name)
+				out[ri].err = fmt.Errorf("field %s (column %s) is not in the record", c.Field, c.Name)
 				break
+			}
+			var v any
+			if ok {
+				v = value(fv)
 			}
 			if v == nil {
 				row[i] = nil
 				continue
 			}
 			if row[i], err = k.conv[i].convert(v); err != nil {
-				rerr = fmt.Errorf("field %s (column %s): %w", c.Field, c.Name, err)
+				out[ri].err = fmt.Errorf("field %s (column %s): %w", c.Field, c.Name, err)
 				break
 			}
 		}
-		if rerr == nil && byKey != nil {
-			kb = kb[:0]
-			for _, i := range s.key {
-				if row[i] == nil {
-					rerr = fmt.Errorf("field %s (key column %s) is null", s.columns[i].Field, s.columns[i].Name)
-					break
-				}
-				kb = fmt.Appendf(kb, "%v\x00", row[i])
-			}
-		}
-		if rerr != nil {
-			bad = append(bad, RecordError{ri, r.ID, rerr})
+		if out[ri].err != nil || len(s.key) == 0 {
 			continue
 		}
-		if byKey != nil {
-			if j, ok := byKey[string(kb)]; ok {
-				out[j] = row // the last record of a key wins
-				continue
+		kb = kb[:0]
+		for _, i := range s.key {
+			if row[i] == nil {
+				out[ri].err = fmt.Errorf("field %s (key column %s) is null", s.columns[i].Field, s.columns[i].Name)
+				break
 			}
-			byKey[string(kb)] = len(out)
+			kb = appendKey(kb, row[i])
 		}
-		out = append(out, row)
+		out[ri].key = string(kb)
 	}
-	if len(bad) > 0 {
-		return nil, &delivery.Permanent{Err: &RecordErrors{Total: len(records), Records: bad}}
+}
+
+// appendKey appends a key column's value so that equal values (as the
+// converters make them) append equal bytes.
+func appendKey(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case string:
+		b = append(b, x...)
+	case int64:
+		b = strconv.AppendInt(b, x, 10)
+	case float64:
+		b = strconv.AppendFloat(b, x, 'g', -1, 64)
+	case bool:
+		b = strconv.AppendBool(b, x)
+	case time.Time:
+		b = strconv.AppendInt(b, x.UnixNano(), 10)
+	default:
+		b = fmt.Appendf(b, "%v", x)
 	}
-	return out, nil
+	return append(b, 0)
 }
 
 // Deliver writes the records in one transaction. See the package comment
