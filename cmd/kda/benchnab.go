@@ -41,6 +41,9 @@ type nabConfig struct {
 	Features string `json:"features,omitempty"`
 	Window   int    `json:"window,omitempty"`
 	Peak     int    `json:"peak,omitempty"`
+	// Preset names the configuration whose values the flags not given on
+	// the command line take ("" or "kda": KDA's defaults; "tuned": nab.Tuned).
+	Preset string `json:"preset,omitempty"`
 
 	feats []nab.Feature
 }
@@ -100,8 +103,9 @@ func newBenchNABCmd(a *app) *cobra.Command {
 
 The corpus is read from --data (default ` + defaultNABDir + `, relative to
 the working directory). Progress goes to stderr.
-` + nabSQLHelp,
+` + nabSQLHelp(),
 		Example: `  kda bench nab
+  kda bench nab --preset tuned --seed 2
   kda bench nab --data ../shared/data/nab --series realKnownCause -o json
   kda bench nab --trees 50 --series 'realAWSCloudwatch/ec2_*'
   kda bench nab --features log --sample 512 --decay 3000 --peak 50
@@ -111,6 +115,9 @@ the working directory). Progress goes to stderr.
 			cfg.Data = a.dataDir
 			if cfg.Data == "" {
 				cfg.Data = defaultNABDir
+			}
+			if err := cfg.applyPreset(cmd.Flags().Changed); err != nil {
+				return usagef("--preset: %v", err)
 			}
 			if cfg.Workers < 1 {
 				return usagef("--workers must be at least 1")
@@ -150,11 +157,49 @@ the working directory). Progress goes to stderr.
 	fl.StringVar(&cfg.Features, "features", "value", "columns of the forest's point, comma-separated: value, log, mean, deviation, zscore, stddev; windowed ones optionally kind:rows (see the SQL above)")
 	fl.IntVar(&cfg.Window, "window", 0, "rows preceding the current one in the features' sliding window (ROWS n PRECEDING)")
 	fl.IntVar(&cfg.Peak, "peak", 0, "keep a score only where it is the highest of itself and the n rows before it (0: off)")
+	fl.StringVar(&cfg.Preset, "preset", "", "start from a named configuration, flags given override it: kda (KDA's defaults, the same as no preset) or tuned (the SQL above)")
 	return cmd
 }
 
 func (c nabConfig) forestOptions() anomaly.ForestOptions {
-	return anomaly.ForestOptions{Trees: c.Trees, SampleSize: c.Sample, TimeDecay: c.Decay, ShingleSize: c.Shingle, Dimensions: max(1, len(c.feats)), Seed: c.Seed}
+	return c.detector().ForestOptions(c.Seed)
+}
+
+// detector is the configuration as a nab.Config (after ParseFeatures).
+func (c nabConfig) detector() nab.Config {
+	return nab.Config{Features: c.feats, Trees: c.Trees, SampleSize: c.Sample, TimeDecay: c.Decay, ShingleSize: c.Shingle, Peak: c.Peak}
+}
+
+// applyPreset sets every configuration flag not given on the command line
+// (changed reports whether it was) to the preset's value.
+func (c *nabConfig) applyPreset(changed func(flag string) bool) error {
+	var p nab.Config
+	switch c.Preset {
+	case "", "kda":
+		return nil
+	case "tuned":
+		p = nab.Tuned()
+	default:
+		return fmt.Errorf("unknown preset %q (want kda or tuned)", c.Preset)
+	}
+	set := func(flag string, apply func()) {
+		if !changed(flag) {
+			apply()
+		}
+	}
+	set("trees", func() { c.Trees = p.Trees })
+	set("sample", func() { c.Sample = p.SampleSize })
+	set("decay", func() { c.Decay = p.TimeDecay })
+	set("shingle", func() { c.Shingle = p.ShingleSize })
+	set("peak", func() { c.Peak = p.Peak })
+	set("features", func() {
+		names := make([]string, len(p.Features))
+		for i, f := range p.Features {
+			names[i] = f.String()
+		}
+		c.Features = strings.Join(names, ",")
+	})
+	return nil
 }
 
 // nabMatch selects series by substring, or by glob when pattern has glob
@@ -196,24 +241,16 @@ func runNAB(cfg nabConfig, progress interface{ Write([]byte) (int, error) }) (*n
 	var firstErr error
 	var errOnce sync.Once
 	next := make(chan int)
+	det := cfg.detector()
 	for range min(cfg.Workers, len(series)) {
 		wg.Go(func() {
 			for k := range next {
-				o := cfg.forestOptions()
-				o.Seed = cfg.Seed + uint64(k)
-				f, err := anomaly.NewForest(o)
+				s, err := det.Detect(series[k].Values, cfg.Seed+uint64(k))
 				if err != nil {
 					errOnce.Do(func() { firstErr = err })
 					continue
 				}
-				if len(cfg.feats) == 0 || nab.IsValueOnly(cfg.feats) {
-					scores[k] = nab.Detect(f, series[k].Values)
-				} else {
-					scores[k] = nab.DetectPoints(f, nab.Points(series[k].Values, cfg.feats))
-				}
-				if cfg.Peak > 0 {
-					scores[k] = nab.Post{Peak: cfg.Peak}.Apply(scores[k])
-				}
+				scores[k] = s
 				d := done.Add(int64(len(series[k].Values)))
 				n := doneSeries.Add(1)
 				el := time.Since(start).Seconds()
@@ -334,37 +371,29 @@ func printNAB(a *app, r *nabReport) error {
 	return t.flush()
 }
 
-// nabSQLHelp documents the kda SQL that --features, --window and --peak
-// stand for: the features are a SELECT feeding RANDOM_CUT_FOREST, --peak a
-// SELECT over its output. nab.FeatureSQL writes each feature, and
-// operators/anomaly/nab's TestFeaturesMatchSQL checks the Go computation
-// (nab.Points, nab.Post) against that SQL run through the engine.
-//
-// The best configuration found (NAB standard profile, one corpus-wide
-// threshold, 58 series): --features log --sample 512 --decay 3000 --peak 50,
-// 61.3 at --seed 1 (59.3 and 58.8 at seeds 2 and 3; the defaults score
-// 52.5). It is the SQL below.
-const nabSQLHelp = `
+// nabSQLHelp documents the kda SQL that --features, --window, --peak and
+// the forest flags stand for: the features are a SELECT feeding
+// RANDOM_CUT_FOREST, --peak a SELECT over its output. The SQL shown is
+// nab.Tuned().SQL(); operators/anomaly/nab's TestTunedSQLIsTheDetector runs
+// it through the engine and checks it scores as the harness does, and
+// TestFeaturesMatchSQL checks every feature's SQL (nab.FeatureSQL) and
+// --peak's the same way.
+func nabSQLHelp() string {
+	var sql strings.Builder
+	for _, l := range strings.Split(strings.TrimSpace(nab.Tuned().SQL()), "\n") {
+		sql.WriteString("  " + l + "\n")
+	}
+	return `
 --features, --window, --peak and the forest flags describe a kda SQL
-application, one row per CSV record with its timestamp as ROWTIME. The best
-configuration found, --features log --sample 512 --decay 3000 --peak 50
-(61.3 at --seed 1; 59.3 and 58.8 at seeds 2 and 3; defaults 52.5), is:
+application over a source stream with a DOUBLE column "value", one row per
+CSV record with its timestamp as ROWTIME. --preset tuned, the best
+configuration found (` + nabTunedScores + `), is:
 
-  CREATE OR REPLACE STREAM "FEATURES" ("x" DOUBLE);
-  CREATE OR REPLACE PUMP "P1" AS INSERT INTO "FEATURES"
-    SELECT STREAM CASE WHEN "value" >= 0 THEN LN(1 + "value")
-                       ELSE -LN(1 - "value") END
-    FROM "SOURCE_SQL_STREAM_001";
-  CREATE OR REPLACE STREAM "SCORED" ("x" DOUBLE, "ANOMALY_SCORE" DOUBLE);
-  CREATE OR REPLACE PUMP "P2" AS INSERT INTO "SCORED"
-    SELECT STREAM "x", ANOMALY_SCORE FROM TABLE(RANDOM_CUT_FOREST(
-      CURSOR(SELECT STREAM "x" FROM "FEATURES"), 100, 512, 3000, 1));
-  CREATE OR REPLACE STREAM "ALERTS" ("x" DOUBLE, "SCORE" DOUBLE);
-  CREATE OR REPLACE PUMP "P3" AS INSERT INTO "ALERTS"
-    SELECT STREAM "x",
-      CASE WHEN ANOMALY_SCORE >= MAX(ANOMALY_SCORE) OVER (ROWS 50 PRECEDING)
-           THEN ANOMALY_SCORE ELSE 0 END
-    FROM "SCORED";
+` + sql.String() + `
+It is ` + nabFlags(nab.Tuned()) + `; KDA's
+defaults (no --preset) score 52.5. RANDOM_CUT_FOREST seeds its forest with
+1, so this SQL gives the scores of --seed 1 on the first series; the bench
+seeds series k with --seed + k.
 
 --features lists the forest's columns (n = --window, or kind:n rows):
   value      "value"
@@ -378,3 +407,18 @@ configuration found, --features log --sample 512 --decay 3000 --peak 50
 --peak p keeps a score only where it is the highest of itself and the p
 rows before it, else 0, as "ALERTS" above: a run of high scores alerts once.
 `
+}
+
+// nabTunedScores are --preset tuned's NAB scores (standard profile, 58
+// series, threshold optimised over the corpus) at --seed 1, 2 and 3.
+const nabTunedScores = "60.2, 59.7 and 59.0 at --seed 1, 2 and 3, mean 59.7"
+
+// nabFlags writes c as kda bench nab flags.
+func nabFlags(c nab.Config) string {
+	names := make([]string, len(c.Features))
+	for i, f := range c.Features {
+		names[i] = f.String()
+	}
+	return fmt.Sprintf("--features %s --trees %d --sample %d --decay %g --shingle %d --peak %d",
+		strings.Join(names, ","), c.Trees, c.SampleSize, c.TimeDecay, c.ShingleSize, c.Peak)
+}
