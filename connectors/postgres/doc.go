@@ -20,7 +20,8 @@
 //	}
 //
 // A column's field defaults to its name and is looked up in the record
-// exactly, then ignoring case (fields.Lookup), so "minute" finds MINUTE.
+// exactly, then ignoring case (the rule of fields.Lookup, applied to
+// records parsed with fastjson for speed), so "minute" finds MINUTE.
 // Column and table names are quoted identifiers: "ticker" is the column
 // ticker, "Ticker" a different one. A column's type is required with
 // createTable and optional otherwise; the sink reads the table's real
