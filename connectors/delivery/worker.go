@@ -317,13 +317,15 @@ func (w *worker) run() {
 					size += len(buf[n].data)
 					n++
 				}
+				// The rest's interval starts when this flush starts.
+				flushStart := clock.Now()
 				if err := w.flush(buf[:n]); err != nil {
 					return // stopping
 				}
 				buf = append(buf[:0:0], buf[n:]...)
 				bufBytes -= size
 				if len(buf) > 0 {
-					bufStart = clock.Now()
+					bufStart = flushStart
 					w.oldestMs.Store(buf[0].arrival.UnixMilli())
 				} else {
 					w.oldestMs.Store(0)
