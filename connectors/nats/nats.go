@@ -53,6 +53,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	natsgo "github.com/nats-io/nats.go"
@@ -103,8 +104,9 @@ type Sink struct {
 	wildcard string // the stream's subject, if the sink creates it
 	timeout  time.Duration
 
-	nc *natsgo.Conn
-	js jetstream.JetStream
+	nc     *natsgo.Conn
+	js     jetstream.JetStream
+	closed chan struct{} // closed when nc closes
 }
 
 // Open validates a configuration and returns a sink; it does not connect.
@@ -207,7 +209,10 @@ func (s *Sink) connect(ctx context.Context) error {
 		return nil
 	}
 	s.disconnect()
+	closed := make(chan struct{})
+	var once sync.Once
 	nc, err := natsgo.Connect(s.url,
+		natsgo.ClosedHandler(func(*natsgo.Conn) { once.Do(func() { close(closed) }) }),
 		natsgo.Name("kda delivery"),
 		natsgo.Timeout(s.timeout),
 		natsgo.NoReconnect(),
@@ -230,7 +235,7 @@ func (s *Sink) connect(ctx context.Context) error {
 			return err
 		}
 	}
-	s.nc, s.js = nc, js
+	s.nc, s.js, s.closed = nc, js, closed
 	return nil
 }
 
@@ -260,7 +265,7 @@ func (s *Sink) disconnect() {
 	if s.nc != nil {
 		s.nc.Close()
 	}
-	s.nc, s.js = nil, nil
+	s.nc, s.js, s.closed = nil, nil, nil
 }
 
 // Deliver publishes the records in order and waits for every PubAck.
@@ -334,6 +339,12 @@ func (s *Sink) publish(ctx context.Context, records []delivery.Record, subjects 
 				return fmt.Errorf("nats: record %s: no JetStream stream captures subject %s: create one, or set stream in the configuration: %w", records[i].ID, subjects[i], err)
 			}
 			return fmt.Errorf("nats: record %s on %s not acknowledged: %w", records[i].ID, subjects[i], err)
+		case <-s.closed:
+			err := s.nc.LastError()
+			if err == nil {
+				err = natsgo.ErrConnectionClosed
+			}
+			return fmt.Errorf("nats: record %s on %s: connection lost before its acknowledgement: %w", records[i].ID, subjects[i], err)
 		case <-ctx.Done():
 			return fmt.Errorf("nats: record %s on %s: waiting for its acknowledgement: %w", records[i].ID, subjects[i], ctx.Err())
 		}

@@ -243,6 +243,7 @@ func TestAnOutageFailsDeliverAndTheNextDeliverReconnects(t *testing.T) {
 	if err == nil || errors.As(err, &perm) {
 		t.Fatalf("during the outage: got %v, want a retryable error", err)
 	}
+	t.Logf("during the outage: %v", err)
 	proxy.Restore()
 	if err := s.Deliver(ctx, failed); err != nil {
 		t.Fatalf("after the outage: %v", err)
