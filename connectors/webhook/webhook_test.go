@@ -283,6 +283,7 @@ func TestAnOutageFailsDeliverAndDeliveryResumesAfterIt(t *testing.T) {
 	if err == nil || errors.As(err, &perm) {
 		t.Fatalf("during the outage: got %v, want a retryable error", err)
 	}
+	t.Logf("during the outage: %v", err)
 	proxy.Restore()
 	if err := s.Deliver(ctx, records(`{"N":2}`)); err != nil {
 		t.Fatalf("after the outage: %v", err)
