@@ -18,6 +18,10 @@ type Options struct {
 	// credential scope. Empty accepts any region.
 	Region string
 
+	// SigningName is the service a signature must be scoped to (default
+	// "kinesis"; the Firehose API checks "firehose" with VerifySignature).
+	SigningName string
+
 	// Logger receives one line per failed request (Debug for client errors,
 	// Error for internal failures). Default: discard.
 	Logger *slog.Logger

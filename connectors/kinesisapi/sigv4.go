@@ -94,7 +94,8 @@ func (h *handler) verifySigV4(r *http.Request, body []byte) error {
 }
 
 // VerifySignature checks that r, whose body has already been read into body,
-// carries a valid SigV4 signature for the "kinesis" service made with
+// carries a valid SigV4 signature for the "kinesis" service (or
+// opts.SigningName) made with
 // opts.AccessKey and opts.SecretKey (opts.Region, when set, is the only region
 // accepted; opts.Now is the clock, default time.Now). kda serve uses it for
 // its REST routes too, so every face checks signatures the same way. The
@@ -102,6 +103,10 @@ func (h *handler) verifySigV4(r *http.Request, body []byte) error {
 func VerifySignature(r *http.Request, body []byte, opts Options) error {
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	service := opts.SigningName
+	if service == "" {
+		service = sigV4Service
 	}
 	header := r.Header.Get("Authorization")
 	if header == "" {
@@ -153,8 +158,8 @@ func VerifySignature(r *http.Request, body []byte, opts Options) error {
 	case a.date != dateText[:8]:
 		return authError(codeInvalidSignature, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '"+
 			a.date+"' != '"+dateText[:8]+"', from '"+dateText+"'.")
-	case a.service != sigV4Service:
-		return authError(codeInvalidSignature, "Credential should be scoped to correct service: '"+sigV4Service+"'. ")
+	case a.service != service:
+		return authError(codeInvalidSignature, "Credential should be scoped to correct service: '"+service+"'. ")
 	case a.terminator != sigV4Terminator:
 		return authError(codeInvalidSignature, "Credential should be scoped with a valid terminator: 'aws4_request', not '"+a.terminator+"'. ")
 	case opts.Region != "" && a.region != opts.Region:
