@@ -395,3 +395,19 @@ func TestOutageLosesNothingAndDuplicatesNothingWithAKey(t *testing.T) {
 		t.Fatalf("count, keys, sum, min, max = %v, want %v", got[0], want)
 	}
 }
+
+func TestConnectorRegistersAndItsExampleIsAValidConfig(t *testing.T) {
+	r := delivery.NewRegistry()
+	if err := r.Register(Connector()); err != nil {
+		t.Fatal(err)
+	}
+	c, ok := r.Lookup("postgres")
+	if !ok || c.Doc == "" {
+		t.Fatalf("lookup: %v %+v", ok, c)
+	}
+	d := json.NewDecoder(strings.NewReader(string(c.Example)))
+	d.DisallowUnknownFields()
+	if err := d.Decode(new(Config)); err != nil {
+		t.Fatalf("example: %v", err)
+	}
+}

@@ -289,3 +289,19 @@ func TestOutageThroughAProxyEndsWithTheRightLeaderboard(t *testing.T) {
 		}
 	}
 }
+
+func TestConnectorRegistersAndItsExampleIsAValidConfig(t *testing.T) {
+	r := delivery.NewRegistry()
+	if err := r.Register(Connector()); err != nil {
+		t.Fatal(err)
+	}
+	c, ok := r.Lookup("redis")
+	if !ok || c.Doc == "" {
+		t.Fatalf("lookup: %v %+v", ok, c)
+	}
+	d := json.NewDecoder(strings.NewReader(string(c.Example)))
+	d.DisallowUnknownFields()
+	if err := d.Decode(new(Config)); err != nil {
+		t.Fatalf("example: %v", err)
+	}
+}
