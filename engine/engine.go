@@ -13,13 +13,27 @@
 // *store.Store. SQL applications run inside the engine: eng.Apps() creates,
 // updates, starts and stops them; the engine starts the ones meant to run
 // when it opens and stops them after a final checkpoint when it closes.
+//
+// Delivery streams (kda's Firehose) run inside the engine too:
+// eng.Delivery() creates them and puts records into them; their workers
+// start when the engine opens and stop when it closes. Without an S3
+// endpoint, ExtendedS3 destinations write to <dir>/s3/<bucket>/<key>.
 package engine
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
+	"github.com/kdaproject/kda/connectors/delivery"
+	"github.com/kdaproject/kda/connectors/directory"
+	"github.com/kdaproject/kda/connectors/mqtt"
+	"github.com/kdaproject/kda/connectors/nats"
+	"github.com/kdaproject/kda/connectors/postgres"
+	"github.com/kdaproject/kda/connectors/redis"
+	"github.com/kdaproject/kda/connectors/webhook"
 	"github.com/kdaproject/kda/engine/app"
 	"github.com/kdaproject/kda/engine/store"
 )
@@ -30,13 +44,31 @@ type Options struct {
 	Store store.Options
 	// Apps configures the application manager; see app.ManagerOptions.
 	Apps app.ManagerOptions
+	// Delivery configures the delivery stream manager; see
+	// delivery.ManagerOptions. Unset, it uses the engine's connectors
+	// (Connectors) and the local directory object store under <dir>/s3.
+	Delivery delivery.ManagerOptions
+}
+
+// Connectors are the destination connectors every engine registers.
+// Adding a connector is one line here.
+func Connectors() []delivery.Connector {
+	return []delivery.Connector{
+		directory.Connector(),
+		postgres.Connector(),
+		redis.Connector(),
+		webhook.Connector(),
+		nats.Connector(),
+		mqtt.Connector(),
+	}
 }
 
 // Engine is an open kda data directory.
 type Engine struct {
 	*store.Store
-	dir  string
-	apps *app.Manager
+	dir      string
+	apps     *app.Manager
+	delivery *delivery.Manager
 }
 
 // Open opens (or creates) the data directory dir.
@@ -48,13 +80,42 @@ func Open(dir string, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	dopts := opts.Delivery
+	if dopts.Registry == nil {
+		dopts.Registry = delivery.NewRegistry()
+		for _, c := range Connectors() {
+			if err := dopts.Registry.Register(c); err != nil {
+				st.Close()
+				return nil, err
+			}
+		}
+	}
+	if dopts.ObjectStoreKind == "" || dopts.ObjectStoreKind == "directory" && len(dopts.ObjectStoreConfig) == 0 {
+		dopts.ObjectStoreKind = "directory"
+		dopts.ObjectStoreConfig, _ = json.Marshal(directory.Config{Root: filepath.Join(dir, "s3")})
+	}
+	if dopts.Region == "" {
+		dopts.Region = opts.Store.Region
+	}
+	if dopts.AccountID == "" {
+		dopts.AccountID = opts.Store.AccountID
+	}
+	dm, err := delivery.NewManager(st, dopts)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("load delivery streams: %w", err)
+	}
 	apps, err := app.NewManager(st, opts.Apps)
 	if err != nil {
+		dm.Close()
 		st.Close()
 		return nil, fmt.Errorf("load applications: %w", err)
 	}
-	return &Engine{Store: st, dir: dir, apps: apps}, nil
+	return &Engine{Store: st, dir: dir, apps: apps, delivery: dm}, nil
 }
+
+// Delivery is the engine's delivery stream manager (kda's Firehose).
+func (e *Engine) Delivery() *delivery.Manager { return e.delivery }
 
 // Apps is the engine's SQL application manager.
 func (e *Engine) Apps() *app.Manager { return e.apps }
@@ -63,7 +124,8 @@ func (e *Engine) Apps() *app.Manager { return e.apps }
 func (e *Engine) Dir() string { return e.dir }
 
 // Close stops the running applications after a final checkpoint, then
-// flushes and closes the store.
+// the delivery workers (what they buffer stays in the spill streams and is
+// delivered after the next Open), then flushes and closes the store.
 func (e *Engine) Close() error {
-	return errors.Join(e.apps.Close(), e.Store.Close())
+	return errors.Join(e.apps.Close(), e.delivery.Close(), e.Store.Close())
 }

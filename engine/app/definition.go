@@ -104,10 +104,13 @@ type Processor struct {
 type Output struct {
 	// Name is the in-application stream (exact case).
 	Name string `json:"name"`
-	// Stream is a kda stream to put the rows into, or File a local file
-	// (JSON lines or CSV); exactly one is set.
-	Stream string `json:"stream,omitempty"`
-	File   string `json:"file,omitempty"`
+	// Stream is a kda stream to put the rows into, File a local file
+	// (JSON lines or CSV), or Delivery a delivery stream (kda's Firehose:
+	// the rows go into its spill stream in the checkpoint's transaction,
+	// exactly once); exactly one is set.
+	Stream   string `json:"stream,omitempty"`
+	File     string `json:"file,omitempty"`
+	Delivery string `json:"delivery,omitempty"`
 	// Format is JSON (default) or CSV.
 	Format string `json:"format,omitempty"`
 	// Postprocessor, when set, is a JavaScript handler the rows are
@@ -296,15 +299,21 @@ func (d Definition) Validate() error {
 		if o.Name == "" {
 			return fmt.Errorf("%s.name: the in-application stream to send is missing", at)
 		}
+		targets := 0
+		for _, t := range []string{o.Stream, o.File, o.Delivery} {
+			if t != "" {
+				targets++
+			}
+		}
 		if o.Postprocessor != nil {
-			if o.Stream != "" && o.File != "" {
-				return fmt.Errorf("%s: set at most one of stream and file (where the post-processor's results go next)", at)
+			if targets > 1 {
+				return fmt.Errorf("%s: set at most one of stream and file (or delivery): where the post-processor's results go next", at)
 			}
 			if _, err := o.Postprocessor.compile(at+".postprocessor", postprocessorScriptName); err != nil {
 				return err
 			}
-		} else if (o.Stream == "") == (o.File == "") {
-			return fmt.Errorf("%s: set exactly one of stream and file", at)
+		} else if targets != 1 {
+			return fmt.Errorf("%s: set exactly one of stream and file (or delivery)", at)
 		}
 		if o.Format != "JSON" && o.Format != "CSV" {
 			return fmt.Errorf("%s.format: %q is not JSON or CSV", at, o.Format)

@@ -20,6 +20,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 
+	firehose "github.com/kdaproject/kda/connectors/delivery"
 	"github.com/kdaproject/kda/engine/store"
 	"github.com/kdaproject/kda/operators"
 	"github.com/kdaproject/kda/operators/input"
@@ -305,6 +306,14 @@ func startRunner(cfg runConfig) (*runner, error) {
 			}
 			r.files = append(r.files, f)
 			sink.file = f
+		}
+		if o.Delivery != "" {
+			sink.stream = firehose.SpillStreamName(o.Delivery)
+			if _, err := st.DescribeStream(sink.stream); err != nil {
+				return fail(fmt.Errorf("outputs[%d].delivery: delivery stream %s not found; create it first", i, o.Delivery))
+			}
+		} else {
+			sink.stream = o.Stream
 		}
 		if err := r.rt.Subscribe(o.Name, sink); err != nil {
 			return fail(fmt.Errorf("outputs[%d].name: %w; the application has %s", i, err, strings.Join(r.rt.StreamNames(), ", ")))
@@ -687,6 +696,9 @@ type outputSink struct {
 	r    *runner
 	out  Output
 	file *fileSink
+	// stream is the kda stream rows are put into: Stream, or the spill
+	// stream of Delivery ("" for neither).
+	stream string
 	// buffered counts rows rendered since the last checkpoint.
 	buffered int
 
@@ -732,7 +744,7 @@ func (o *outputSink) write(data []byte, key string) {
 		o.buffered++
 		return
 	}
-	if o.out.Stream == "" {
+	if o.stream == "" {
 		o.buffered++ // delivered to the post-processor, forwarded nowhere
 		return
 	}
@@ -740,7 +752,11 @@ func (o *outputSink) write(data []byte, key string) {
 		o.r.cfg.logger.Error("output row too large for a record; dropped", "app", o.r.cfg.def.Name, "output", o.out.Name, "bytes", len(data))
 		return
 	}
-	o.r.pending[o.out.Stream] = append(o.r.pending[o.out.Stream], store.PutRecordInput{PartitionKey: key, Data: data})
+	if o.out.Delivery != "" {
+		// Firehose adds no delimiter: a delivery output writes JSON lines.
+		data = append(data[:len(data):len(data)], '\n')
+	}
+	o.r.pending[o.stream] = append(o.r.pending[o.stream], store.PutRecordInput{PartitionKey: key, Data: data})
 	o.r.pendBytes += len(data) + len(key)
 	o.buffered++
 }
