@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kdaproject/kda/connectors/delivery"
 	kdaapp "github.com/kdaproject/kda/engine/app"
 	"github.com/kdaproject/kda/engine/store"
 	"github.com/kdaproject/kda/sql/dialect"
@@ -23,6 +24,9 @@ type Deps struct {
 	// Apps runs SQL applications; nil serves no /v1/apps routes but a 404
 	// that says so.
 	Apps *kdaapp.Manager
+	// Deliveries runs delivery streams; nil serves no /v1/deliveries
+	// routes but a 404 that says so.
+	Deliveries *delivery.Manager
 	// Logger receives handler panics and query failures (default: discarded).
 	Logger *slog.Logger
 	// Now is the clock SigV4 checks use (default time.Now).
@@ -111,6 +115,11 @@ func (s *server) routeTable() []route {
 		{"POST", "/v1/apps/{name}/start", s.startApp},
 		{"POST", "/v1/apps/{name}/stop", s.stopApp},
 		{"GET", "/v1/apps/{name}/errors", s.appErrors},
+		{"GET", "/v1/deliveries", s.listDeliveries},
+		{"POST", "/v1/deliveries", s.createDelivery},
+		{"GET", "/v1/deliveries/{name}", s.describeDelivery},
+		{"DELETE", "/v1/deliveries/{name}", s.deleteDelivery},
+		{"POST", "/v1/deliveries/{name}/records", s.putDeliveryRecords},
 		{"GET", "/v1/functions", s.listFunctions},
 		{"POST", "/v1/functions", s.createFunctions},
 		{"GET", "/v1/functions/{name}", s.describeFunction},
