@@ -355,9 +355,11 @@ func (m *Manager) Put(name string, recs []PutInput) ([]string, error) {
 	if err := m.st.Commit(store.Txn{Records: []store.StreamRecords{{Stream: SpillStreamName(name), Records: in}}}); err != nil {
 		return nil, &Error{Code: CodeServiceUnavailable, Message: fmt.Sprintf("put into %s: %v", name, err)}
 	}
+	// Record ids: one random base per call, then the record's index.
+	base := randomString(48)
 	ids := make([]string, len(recs))
 	for i := range ids {
-		ids[i] = randomString(56)
+		ids[i] = base + fmt.Sprintf("%08x", i)
 	}
 	return ids, nil
 }
