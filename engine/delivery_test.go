@@ -78,7 +78,7 @@ func TestApplicationOutputIsDeliveredToTheDataDirectory(t *testing.T) {
 CREATE PUMP P AS INSERT INTO OUT_S SELECT STREAM k, v FROM SOURCE_SQL_STREAM_001 WHERE v > 10;`,
 		Input: app.Input{Stream: "in", StartingPosition: app.StartTrimHorizon, Schema: input.Schema{
 			RecordFormat: input.RecordFormat{Type: "JSON"},
-			Columns: []input.Column{{Name: "K", SQLType: "VARCHAR(8)", Mapping: "$.k"}, {Name: "V", SQLType: "INTEGER", Mapping: "$.v"}},
+			Columns:      []input.Column{{Name: "K", SQLType: "VARCHAR(8)", Mapping: "$.k"}, {Name: "V", SQLType: "INTEGER", Mapping: "$.v"}},
 		}},
 		Outputs:            []app.Output{{Name: "OUT_S", Delivery: "to-lake"}},
 		CheckpointInterval: app.Duration{Duration: 5 * time.Millisecond},

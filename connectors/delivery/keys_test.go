@@ -25,7 +25,7 @@ func TestPrefixesEvaluateAsFirehoseDocumentsThem(t *testing.T) {
 		{name: "a prefix with expressions needs an ErrorOutputPrefix",
 			prefix: "!{timestamp:yyyy/MM/dd}", invalid: "ErrorOutputPrefix: cannot be empty when Prefix contains expressions"},
 		{name: "random strings are 11 characters and timestamps repeat the same instant",
-			prefix: "myFirehose/DeliveredYear=!{timestamp:yyyy}/anyMonth/rand=!{firehose:random-string}",
+			prefix:    "myFirehose/DeliveredYear=!{timestamp:yyyy}/anyMonth/rand=!{firehose:random-string}",
 			errPrefix: "myFirehoseFailures/!{firehose:error-output-type}/!{timestamp:yyyy}/anyMonth/!{timestamp:dd}", at: aug27,
 			want: `^myFirehose/DeliveredYear=2018/anyMonth/rand=[a-z0-9]{11}$`, wantErr: `^myFirehoseFailures/processing-failed/2018/anyMonth/27$`},
 		{name: "Hive-style partitions",
