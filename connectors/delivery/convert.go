@@ -51,9 +51,6 @@ func compileConversion(c *DataFormatConversionConfiguration, at string) (*conver
 	default:
 		return nil, invalid("%s.OutputFormatConfiguration.Serializer.ParquetSerDe.Compression: %q is not SNAPPY, GZIP or UNCOMPRESSED", at, comp)
 	}
-	if !parquetAvailable {
-		return nil, invalid("%s: this kda build has no Parquet writer (it needs github.com/apache/thrift in go.mod and the build tag kda_parquet)", at)
-	}
 	s := input.Schema{RecordFormat: input.RecordFormat{Type: input.FormatJSON}, Columns: c.KdaSchema.Columns}.WithDefaults()
 	dec, err := input.NewDecoder(s, input.DecoderOptions{})
 	if err != nil {

@@ -1,5 +1,3 @@
-//go:build kda_parquet
-
 package delivery
 
 import (
@@ -10,13 +8,6 @@ import (
 	pqcompress "github.com/apache/arrow/go/v17/parquet/compress"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 )
-
-// The Parquet writer needs github.com/apache/thrift, which go.mod does not
-// list yet; until it does, this file builds only with -tags kda_parquet
-// (and a go.mod that has it, e.g. go test -modfile=...). parquet_stub.go
-// is the default.
-
-const parquetAvailable = true
 
 // writeParquet writes rec as one Parquet file (one row group).
 func writeParquet(rec arrow.Record, compression string) ([]byte, error) {

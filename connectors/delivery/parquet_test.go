@@ -1,5 +1,3 @@
-//go:build kda_parquet
-
 package delivery
 
 import (
