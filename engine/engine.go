@@ -32,6 +32,7 @@ import (
 	"github.com/kdaproject/kda/connectors/mqtt"
 	"github.com/kdaproject/kda/connectors/nats"
 	"github.com/kdaproject/kda/connectors/postgres"
+	"github.com/kdaproject/kda/connectors/rabbitmq"
 	"github.com/kdaproject/kda/connectors/redis"
 	"github.com/kdaproject/kda/connectors/webhook"
 	"github.com/kdaproject/kda/engine/app"
@@ -60,6 +61,7 @@ func Connectors() []delivery.Connector {
 		webhook.Connector(),
 		nats.Connector(),
 		mqtt.Connector(),
+		rabbitmq.Connector(),
 	}
 }
 

@@ -125,6 +125,7 @@ and shared config, else static dummy keys (kda accepts any keys unless
 		newExplainCmd(a),
 		newAppCmd(a),
 		newFunctionCmd(a),
+		newDeliveryCmd(a),
 	)
 	return root
 }

@@ -1,6 +1,12 @@
 package main
 
 import (
+	"encoding/json"
+	"github.com/kdaproject/kda/connectors/delivery"
+	"github.com/kdaproject/kda/engine"
+
+	"github.com/kdaproject/kda/connectors/firehose"
+
 	"context"
 	"errors"
 	"fmt"
@@ -121,13 +127,22 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		_ = st.Close()
 		return fmt.Errorf("load applications in %s: %w", dataDir, err)
 	}
+	// Delivery streams resume delivering what their spill streams hold.
+	deliveries, err := newDeliveryManager(st, dataDir, a.region, logger.With("component", "delivery"))
+	if err != nil {
+		_ = apps.Close()
+		_ = st.Close()
+		return fmt.Errorf("load delivery streams in %s: %w", dataDir, err)
+	}
 	closeStore := func() error {
-		// Applications take a final checkpoint before the store closes.
+		// Applications take a final checkpoint (which may put rows into
+		// delivery streams) before the delivery workers and the store close.
 		aerr := apps.Close()
+		derr := deliveries.Close()
 		if err := st.Close(); err != nil {
-			return errors.Join(aerr, fmt.Errorf("close store in %s: %w", dataDir, err))
+			return errors.Join(aerr, derr, fmt.Errorf("close store in %s: %w", dataDir, err))
 		}
-		return aerr
+		return errors.Join(aerr, derr)
 	}
 
 	ln, err := net.Listen("tcp", f.listen)
@@ -159,9 +174,12 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		Protocols:   &protocols,
 		BaseContext: func(net.Listener) context.Context { return reqCtx },
 		Handler: newServerHandler(serverConfig{
-			store:     st,
-			apps:      apps,
-			api:       api,
+			store:      st,
+			apps:       apps,
+			deliveries: deliveries,
+			api:        api,
+			firehose: firehose.New(deliveries, firehose.Options{AccessKey: f.accessKey, SecretKey: f.secretKey,
+				Logger: logger.With("component", "firehose")}),
 			accessKey: f.accessKey,
 			secretKey: f.secretKey,
 			token:     token,
@@ -248,4 +266,22 @@ func (a *app) serveToken(f serveFlags) (string, error) {
 		return tok, nil
 	}
 	return firstNonEmpty(f.token, a.getenv("KDA_TOKEN")), nil
+}
+
+// newDeliveryManager opens the delivery streams of a data directory with
+// every connector the engine knows; ExtendedS3 destinations write to the
+// local directory store under <data>/s3.
+func newDeliveryManager(st *store.Store, dataDir, region string, logger *slog.Logger) (*delivery.Manager, error) {
+	reg := delivery.NewRegistry()
+	for _, c := range engine.Connectors() {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	root, err := json.Marshal(map[string]string{"root": filepath.Join(dataDir, "s3")})
+	if err != nil {
+		return nil, err
+	}
+	return delivery.NewManager(st, delivery.ManagerOptions{Registry: reg, ObjectStoreKind: "directory", ObjectStoreConfig: root,
+		Region: region, Logger: logger})
 }

@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/kdaproject/kda/connectors/delivery"
+	"github.com/kdaproject/kda/connectors/firehose"
 	"github.com/kdaproject/kda/connectors/restapi"
 	kdaapp "github.com/kdaproject/kda/engine/app"
 	"github.com/kdaproject/kda/engine/store"
@@ -16,17 +19,21 @@ import (
 
 // serverConfig is what the HTTP front of `kda serve` needs.
 type serverConfig struct {
-	store     *store.Store
-	apps      *kdaapp.Manager // SQL applications; nil serves none
-	api       http.Handler    // the Kinesis-compatible API
-	accessKey string          // when set, /v1 routes also admit SigV4 with these keys
-	secretKey string
-	token     string          // when set, /v1 routes need "Authorization: Bearer <token>"
-	rest      restapi.Options // tuning of the REST API (tests shorten its query heartbeat)
-	logger    *slog.Logger
-	started   time.Time
-	version   string
-	now       func() time.Time
+	store *store.Store
+	apps  *kdaapp.Manager // SQL applications; nil serves none
+	// deliveries runs delivery streams and firehose is the Firehose API
+	// over them; nil serves none.
+	deliveries *delivery.Manager
+	firehose   http.Handler
+	api        http.Handler // the Kinesis-compatible API
+	accessKey  string       // when set, /v1 routes also admit SigV4 with these keys
+	secretKey  string
+	token      string          // when set, /v1 routes need "Authorization: Bearer <token>"
+	rest       restapi.Options // tuning of the REST API (tests shorten its query heartbeat)
+	logger     *slog.Logger
+	started    time.Time
+	version    string
+	now        func() time.Time
 }
 
 // newServerHandler puts the server's faces behind one handler: any request
@@ -55,7 +62,7 @@ func newServerHandler(cfg serverConfig) http.Handler {
 	ropts := cfg.rest
 	ropts.Token, ropts.AccessKey, ropts.SecretKey = cfg.token, cfg.accessKey, cfg.secretKey
 	mux.Handle("/v1/", restapi.New(restapi.Deps{
-		Store: cfg.store, Apps: cfg.apps, Logger: cfg.logger.With("component", "restapi"), Now: cfg.now,
+		Store: cfg.store, Apps: cfg.apps, Deliveries: cfg.deliveries, Logger: cfg.logger.With("component", "restapi"), Now: cfg.now,
 	}, ropts))
 	console := web.Handler() // the browser console answers GET and HEAD of unclaimed paths
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -67,7 +74,15 @@ func newServerHandler(cfg serverConfig) http.Handler {
 			"; Kinesis API calls need an X-Amz-Target header")
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-Amz-Target") != "" {
+		if target := r.Header.Get("X-Amz-Target"); target != "" {
+			if strings.HasPrefix(target, firehose.TargetPrefix) {
+				if cfg.firehose == nil {
+					writeRESTError(w, http.StatusNotFound, "ResourceNotFoundException", "this server runs no delivery streams")
+					return
+				}
+				cfg.firehose.ServeHTTP(w, r)
+				return
+			}
 			cfg.api.ServeHTTP(w, r)
 			return
 		}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kdaproject/kda/connectors/delivery"
+	"github.com/kdaproject/kda/connectors/firehose"
+	"github.com/kdaproject/kda/connectors/kinesisapi"
+	"github.com/kdaproject/kda/engine/store"
+)
+
+// TestDeliveryCommandsAndTheFirehoseRoute runs the real server handler
+// with a delivery manager: the CLI creates and inspects a delivery stream,
+// and a Firehose PutRecordBatch sent to the shared port lands in the
+// local directory store.
+func TestDeliveryCommandsAndTheFirehoseRoute(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, "data"), store.Options{Throughput: store.ThroughputOptions{Disabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dm, err := newDeliveryManager(st, dir, defaultRegion, slogDiscard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := serverConfig{store: st, started: time.Now(), version: "test", deliveries: dm, firehose: firehose.New(dm, firehose.Options{})}
+	cfg.api = kinesisapi.New(st, kinesisapi.Options{Region: defaultRegion})
+	srv := httptest.NewServer(newServerHandler(cfg))
+	t.Cleanup(func() { srv.Close(); dm.Close(); st.Close() })
+	tg := target{name: "server", args: []string{"--endpoint", srv.URL}}
+
+	def := filepath.Join(dir, "lake.yaml")
+	if err := os.WriteFile(def, []byte(`DeliveryStreamName: lake
+ExtendedS3DestinationConfiguration:
+  BucketARN: arn:aws:s3:::lake
+  Prefix: "t/"
+  BufferingHints: {SizeInMBs: 1, IntervalInSeconds: 0}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := tg.ok(t, "", "delivery", "create", def); !strings.Contains(out, "Name:         lake") || !strings.Contains(out, "Status:       ACTIVE") {
+		t.Fatalf("create: %s", out)
+	}
+	r := tg.run(t, "", "delivery", "create", def)
+	if r.code == 0 || !strings.Contains(r.stderr, "already exists") {
+		t.Fatalf("a second create: exit %d %s", r.code, r.stderr)
+	}
+
+	body := `{"DeliveryStreamName":"lake","Records":[{"Data":"eyJuIjoxfQo="},{"Data":"eyJuIjoyfQo="}]}`
+	req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(body))
+	req.Header.Set("X-Amz-Target", "Firehose_20150804.PutRecordBatch")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var put struct{ FailedPutCount int }
+	if err := json.NewDecoder(resp.Body).Decode(&put); err != nil || resp.StatusCode != 200 || put.FailedPutCount != 0 {
+		t.Fatalf("PutRecordBatch through the server: %d %+v %v", resp.StatusCode, put, err)
+	}
+	resp.Body.Close()
+
+	var d delivery.Description
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := json.Unmarshal([]byte(tg.ok(t, "", "delivery", "describe", "lake", "-o", "json")), &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.Metrics.Delivered == 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if d.Metrics.Delivered != 2 {
+		t.Fatalf("metrics %+v", d.Metrics)
+	}
+	var got string
+	_ = filepath.Walk(filepath.Join(dir, "s3", "lake", "t"), func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			b, _ := os.ReadFile(p)
+			got += string(b)
+		}
+		return nil
+	})
+	if got != "{\"n\":1}\n{\"n\":2}\n" {
+		t.Fatalf("delivered %q", got)
+	}
+	if out := tg.ok(t, "", "delivery", "list"); !strings.Contains(out, "lake") || !strings.Contains(out, "lake/t/") {
+		t.Fatalf("list: %s", out)
+	}
+	tg.ok(t, "", "delivery", "delete", "lake")
+}
