@@ -83,6 +83,12 @@ type ForestOptions struct {
 	// Dimensions is the length of each input vector given to Update.
 	Dimensions int
 	Seed       uint64
+	// ScoreAfter is how many points the forest takes in before its scores
+	// are not 0. KDA waits for SampleSize points (the default, used when
+	// ScoreAfter is 0); a kda extension lets a forest score earlier, from
+	// trees that are not full yet: useful on short series, where waiting
+	// for a large sample leaves their start unwatched.
+	ScoreAfter int
 }
 
 // withDefaults fills zero fields and checks KDA's documented ranges.
@@ -102,6 +108,9 @@ func (o ForestOptions) withDefaults() (ForestOptions, error) {
 	if o.Dimensions == 0 {
 		o.Dimensions = 1
 	}
+	if o.ScoreAfter == 0 {
+		o.ScoreAfter = o.SampleSize
+	}
 	switch {
 	case o.Trees < 1 || o.Trees > 1000:
 		return o, fmt.Errorf("random cut forest: numberOfTrees %d is not between 1 and 1000", o.Trees)
@@ -111,6 +120,8 @@ func (o ForestOptions) withDefaults() (ForestOptions, error) {
 		return o, fmt.Errorf("random cut forest: timeDecay %v is not between 1 and %d", o.TimeDecay, math.MaxInt32)
 	case o.ShingleSize < 1 || o.ShingleSize > 30:
 		return o, fmt.Errorf("random cut forest: shingleSize %d is not between 1 and 30", o.ShingleSize)
+	case o.ScoreAfter < 1 || o.ScoreAfter > o.SampleSize:
+		return o, fmt.Errorf("random cut forest: scoreAfter %d is not between 1 and subSampleSize %d", o.ScoreAfter, o.SampleSize)
 	case o.Dimensions < 1 || o.Dimensions > 1000:
 		return o, fmt.Errorf("random cut forest: %d dimensions (1 to 1000 numeric columns are supported)", o.Dimensions)
 	}
@@ -204,7 +215,7 @@ func (f *Forest) Update(point []float64) float64 {
 	}
 	p := f.shingle
 	score := 0.0
-	if f.seen >= uint64(f.opts.SampleSize) {
+	if f.seen >= uint64(f.opts.ScoreAfter) {
 		ts := f.trees
 		if f.d <= 4 {
 			// Two trees at a time (see pair); the sum keeps the trees' order.
@@ -301,7 +312,7 @@ func (f *Forest) UpdateExplain(point []float64, a *Attribution) float64 {
 	}
 	p := f.shingle
 	score := 0.0
-	if f.seen >= uint64(f.opts.SampleSize) {
+	if f.seen >= uint64(f.opts.ScoreAfter) {
 		clear(f.hi)
 		clear(f.lo)
 		for _, t := range f.trees {

@@ -112,7 +112,8 @@ func (o *RCF) Snapshot(w io.Writer) error { return o.forest.Snapshot(w) }
 // Restore implements operators.Stateful. The snapshot must be of a forest
 // with as many dimensions as the operator's input has numeric columns.
 func (o *RCF) Restore(r io.Reader) error {
-	g := &Forest{}
+	// g starts with the query's options, so Restore keeps its ScoreAfter.
+	g := &Forest{opts: o.forest.opts}
 	if err := g.Restore(r); err != nil {
 		return err
 	}

@@ -80,12 +80,17 @@ func (f *Forest) Snapshot(w io.Writer) error {
 }
 
 // Restore replaces f's whole state (options included) with a snapshot.
+// ScoreAfter is a setting of the query, not state: f keeps its own.
 func (f *Forest) Restore(r io.Reader) error {
 	g, err := readForest(bufio.NewReader(r))
 	if err != nil {
 		return fmt.Errorf("random cut forest restore: %w", err)
 	}
+	scoreAfter := f.opts.ScoreAfter
 	*f = *g
+	if scoreAfter >= 1 && scoreAfter <= f.opts.SampleSize {
+		f.opts.ScoreAfter = scoreAfter
+	}
 	return nil
 }
 

@@ -30,10 +30,10 @@ import (
 //	    ROWTIME (window end), NUMBER_OF_DISTINCT_ITEMS BIGINT
 //	HOTSPOTS(CURSOR(q), windowSize, scanRadius, minimumNumberOfPointsInAHotspot)
 //	    q's columns, HOTSPOTS_RESULT VARCHAR(10000)
-//	RANDOM_CUT_FOREST(CURSOR(q) [, numberOfTrees, subSampleSize, timeDecay, shingleSize])
+//	RANDOM_CUT_FOREST(CURSOR(q) [, numberOfTrees, subSampleSize, timeDecay, shingleSize [, scoreAfter]])
 //	    q's columns, ANOMALY_SCORE DOUBLE
 //	RANDOM_CUT_FOREST_WITH_EXPLANATION(CURSOR(q) [, numberOfTrees, subSampleSize,
-//	    timeDecay, shingleSize [, withDirectionality]])
+//	    timeDecay, shingleSize [, withDirectionality [, scoreAfter]]])
 //	    q's columns, ANOMALY_SCORE DOUBLE, ANOMALY_EXPLANATION VARCHAR(20480)
 //
 // TOP_K's item column keeps the cursor column's name and type: KDA's
@@ -44,7 +44,9 @@ import (
 // Random cut forest parameters are all given or all defaulted (100, 256,
 // 100000, 1); the ranges are numberOfTrees 1..1000, subSampleSize 10..1000,
 // timeDecay 1..2^31-1, shingleSize 1..30. withDirectionality defaults to
-// false. The forest's seed is fixed, so a replay scores identically.
+// false. scoreAfter (a kda extension, 1..subSampleSize, default
+// subSampleSize) is how many records the forest takes in before its scores
+// are not 0. The forest's seed is fixed, so a replay scores identically.
 
 // tableFuncSig describes one table function's arguments after the CURSOR.
 type tableFuncSig struct {
@@ -57,8 +59,8 @@ var tableFuncs = map[string]tableFuncSig{
 	"TOP_K_ITEMS_TUMBLING":               {"TOP_K_ITEMS_TUMBLING(CURSOR(...), 'columnName', K, windowSizeSeconds)", []int{3}},
 	"COUNT_DISTINCT_ITEMS_TUMBLING":      {"COUNT_DISTINCT_ITEMS_TUMBLING(CURSOR(...), 'columnName', windowSizeSeconds)", []int{2}},
 	"HOTSPOTS":                           {"HOTSPOTS(CURSOR(...), windowSize, scanRadius, minimumNumberOfPointsInAHotspot)", []int{3}},
-	"RANDOM_CUT_FOREST":                  {"RANDOM_CUT_FOREST(CURSOR(...) [, numberOfTrees, subSampleSize, timeDecay, shingleSize])", []int{0, 4}},
-	"RANDOM_CUT_FOREST_WITH_EXPLANATION": {"RANDOM_CUT_FOREST_WITH_EXPLANATION(CURSOR(...) [, numberOfTrees, subSampleSize, timeDecay, shingleSize [, withDirectionality]])", []int{0, 4, 5}},
+	"RANDOM_CUT_FOREST":                  {"RANDOM_CUT_FOREST(CURSOR(...) [, numberOfTrees, subSampleSize, timeDecay, shingleSize [, scoreAfter]])", []int{0, 4, 5}},
+	"RANDOM_CUT_FOREST_WITH_EXPLANATION": {"RANDOM_CUT_FOREST_WITH_EXPLANATION(CURSOR(...) [, numberOfTrees, subSampleSize, timeDecay, shingleSize [, withDirectionality [, scoreAfter]]])", []int{0, 4, 5, 6}},
 }
 
 // rcfSeed seeds every forest: planning the same SQL gives the same scores.
@@ -175,13 +177,26 @@ func (p *planner) planTableFunction(q *dialect.Query, tf *dialect.TableFunction,
 				return nil, err
 			}
 		}
-		spec := anomaly.RCFSpec{Input: in, Forest: opts, Explain: name == "RANDOM_CUT_FOREST_WITH_EXPLANATION"}
-		if nargs == 5 {
+		explain := name == "RANDOM_CUT_FOREST_WITH_EXPLANATION"
+		after := 4 // the position of scoreAfter (a kda extension)
+		if explain {
+			after = 5
+		}
+		if nargs > after {
+			if opts.ScoreAfter, err = a.integer(after, "scoreAfter", 1, opts.SampleSize); err != nil {
+				return nil, err
+			}
+		}
+		spec := anomaly.RCFSpec{Input: in, Forest: opts, Explain: explain}
+		if explain && nargs >= 5 {
 			if spec.Directional, err = a.boolean(4, "withDirectionality"); err != nil {
 				return nil, err
 			}
 		}
 		desc = fmt.Sprintf("%s trees %d sample %d time decay %v shingle %d", name, opts.Trees, opts.SampleSize, opts.TimeDecay, opts.ShingleSize)
+		if opts.ScoreAfter != 0 && opts.ScoreAfter != opts.SampleSize {
+			desc += fmt.Sprintf(" score after %d", opts.ScoreAfter)
+		}
 		if spec.Explain {
 			desc += fmt.Sprintf(" directional %t", spec.Directional)
 		}

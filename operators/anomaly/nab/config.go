@@ -19,6 +19,9 @@ type Config struct {
 	Trees, SampleSize int
 	TimeDecay         float64
 	ShingleSize       int
+	// ScoreAfter is RANDOM_CUT_FOREST's scoreAfter (a kda extension; 0:
+	// SampleSize, as KDA).
+	ScoreAfter int
 	// Peak is Post.Peak (0: the forest's score as it is).
 	Peak int
 }
@@ -29,13 +32,13 @@ type Config struct {
 // 3000 rows, no shingling, and a score kept only where it is the highest
 // of itself and the 50 rows before it.
 func Tuned() Config {
-	return Config{Features: []Feature{{Kind: "log"}}, Trees: 200, SampleSize: 512, TimeDecay: 3000, ShingleSize: 1, Peak: 50}
+	return Config{Features: []Feature{{Kind: "log"}}, Trees: 200, SampleSize: 512, TimeDecay: 3000, ShingleSize: 1, Peak: 50, ScoreAfter: 256}
 }
 
 // ForestOptions are the forest's options for a series seeded with seed.
 func (c Config) ForestOptions(seed uint64) anomaly.ForestOptions {
 	return anomaly.ForestOptions{Trees: c.Trees, SampleSize: c.SampleSize, TimeDecay: c.TimeDecay,
-		ShingleSize: c.ShingleSize, Dimensions: max(1, len(c.Features)), Seed: seed}
+		ShingleSize: c.ShingleSize, Dimensions: max(1, len(c.Features)), Seed: seed, ScoreAfter: c.ScoreAfter}
 }
 
 // Detect runs the configuration over one series with a fresh forest seeded
@@ -88,8 +91,12 @@ func (c Config) SQL() string {
 	fmt.Fprintf(&b, "CREATE OR REPLACE PUMP \"P1\" AS INSERT INTO \"FEATURES\"\n  SELECT STREAM %s\n  FROM \"SOURCE_SQL_STREAM_001\";\n",
 		strings.Join(exprs, ",\n    "))
 	fmt.Fprintf(&b, "CREATE OR REPLACE STREAM \"SCORED\" (%s, \"ANOMALY_SCORE\" DOUBLE);\n", strings.Join(decl, ", "))
-	fmt.Fprintf(&b, "CREATE OR REPLACE PUMP \"P2\" AS INSERT INTO \"SCORED\"\n  SELECT STREAM %s, ANOMALY_SCORE FROM TABLE(RANDOM_CUT_FOREST(\n    CURSOR(SELECT STREAM %s FROM \"FEATURES\"), %d, %d, %s, %d));\n",
-		strings.Join(cols, ", "), strings.Join(cols, ", "), c.Trees, c.SampleSize, strconv.FormatFloat(c.TimeDecay, 'f', -1, 64), c.ShingleSize)
+	after := ""
+	if c.ScoreAfter > 0 && c.ScoreAfter != c.SampleSize {
+		after = fmt.Sprintf(", %d", c.ScoreAfter)
+	}
+	fmt.Fprintf(&b, "CREATE OR REPLACE PUMP \"P2\" AS INSERT INTO \"SCORED\"\n  SELECT STREAM %s, ANOMALY_SCORE FROM TABLE(RANDOM_CUT_FOREST(\n    CURSOR(SELECT STREAM %s FROM \"FEATURES\"), %d, %d, %s, %d%s));\n",
+		strings.Join(cols, ", "), strings.Join(cols, ", "), c.Trees, c.SampleSize, strconv.FormatFloat(c.TimeDecay, 'f', -1, 64), c.ShingleSize, after)
 	if c.Peak > 0 {
 		fmt.Fprintf(&b, "CREATE OR REPLACE STREAM \"ALERTS\" (%s, \"SCORE\" DOUBLE);\n", strings.Join(decl, ", "))
 		fmt.Fprintf(&b, "CREATE OR REPLACE PUMP \"P3\" AS INSERT INTO \"ALERTS\"\n  SELECT STREAM %s,\n    CASE WHEN ANOMALY_SCORE >= MAX(ANOMALY_SCORE) OVER (ROWS %d PRECEDING)\n         THEN ANOMALY_SCORE ELSE 0 END\n  FROM \"SCORED\";\n",
