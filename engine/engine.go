@@ -29,6 +29,7 @@ import (
 
 	"github.com/kdaproject/kda/connectors/delivery"
 	"github.com/kdaproject/kda/connectors/directory"
+	"github.com/kdaproject/kda/connectors/kafka"
 	"github.com/kdaproject/kda/connectors/mqtt"
 	"github.com/kdaproject/kda/connectors/nats"
 	"github.com/kdaproject/kda/connectors/postgres"
@@ -62,6 +63,7 @@ func Connectors() []delivery.Connector {
 		nats.Connector(),
 		mqtt.Connector(),
 		rabbitmq.Connector(),
+		kafka.Connector(),
 	}
 }
 

@@ -171,7 +171,7 @@ func OpenSink(config json.RawMessage) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka config: topic: %w", err)
 	}
-	skeleton, _ := t.Render(fill(t, "x"))
+	skeleton, _ := t.Render(t.Fill("x"))
 	if err := validTopic(skeleton); err != nil {
 		return nil, fmt.Errorf("kafka config: topic %q: %v", c.Topic, err)
 	}
@@ -201,15 +201,6 @@ func OpenSink(config json.RawMessage) (*Sink, error) {
 		return nil, fmt.Errorf("kafka config: %w", err)
 	}
 	return s, nil
-}
-
-// fill maps every field of t to v.
-func fill(t *fields.Template, v string) map[string]any {
-	m := map[string]any{}
-	for _, f := range t.Fields() {
-		m[f] = v
-	}
-	return m
 }
 
 // validTopic checks a Kafka topic name: 1 to 249 of [a-zA-Z0-9._-], not

@@ -60,6 +60,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/kdaproject/kda/connectors/delivery"
+	connconf "github.com/kdaproject/kda/connectors/internal/config"
 	"github.com/kdaproject/kda/connectors/internal/fields"
 )
 
@@ -143,7 +144,7 @@ func Open(config json.RawMessage) (*Sink, error) {
 	if s.topic, err = fields.ParseTemplate(c.Topic); err != nil {
 		return nil, fmt.Errorf("mqtt config: topic: %w", err)
 	}
-	skeleton, _ := s.topic.Render(fill(s.topic, "x"))
+	skeleton, _ := s.topic.Render(s.topic.Fill("x"))
 	if err := validTopic(skeleton); err != nil {
 		return nil, fmt.Errorf("mqtt config: topic %q: %v", c.Topic, err)
 	}
@@ -172,20 +173,11 @@ func Open(config json.RawMessage) (*Sink, error) {
 		return nil, errors.New("mqtt config: password is set but username is empty")
 	}
 	if c.Timeout != "" {
-		if s.timeout, err = time.ParseDuration(c.Timeout); err != nil || s.timeout <= 0 {
-			return nil, fmt.Errorf("mqtt config: timeout %q: want a positive duration such as \"10s\"", c.Timeout)
+		if s.timeout, err = connconf.PositiveDuration("mqtt", "timeout", c.Timeout); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil
-}
-
-// fill maps every field of t to v.
-func fill(t *fields.Template, v string) map[string]any {
-	m := map[string]any{}
-	for _, f := range t.Fields() {
-		m[f] = v
-	}
-	return m
 }
 
 // validTopic checks a topic to publish on.

@@ -60,6 +60,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/kdaproject/kda/connectors/delivery"
+	connconf "github.com/kdaproject/kda/connectors/internal/config"
 	"github.com/kdaproject/kda/connectors/internal/fields"
 )
 
@@ -135,7 +136,7 @@ func Open(config json.RawMessage) (*Sink, error) {
 	}
 	s.subject = t
 	// The fixed parts must make a valid subject whatever the fields hold.
-	if skeleton, _ := t.Render(fill(t, "x")); validSubject(skeleton) != nil {
+	if skeleton, _ := t.Render(t.Fill("x")); validSubject(skeleton) != nil {
 		return nil, fmt.Errorf("nats config: subject %q: %v", c.Subject, validSubject(skeleton))
 	}
 	if c.Stream != "" {
@@ -147,27 +148,18 @@ func Open(config json.RawMessage) (*Sink, error) {
 		}
 	}
 	if c.Timeout != "" {
-		if s.timeout, err = time.ParseDuration(c.Timeout); err != nil || s.timeout <= 0 {
-			return nil, fmt.Errorf("nats config: timeout %q: want a positive duration such as \"5s\"", c.Timeout)
+		if s.timeout, err = connconf.PositiveDuration("nats", "timeout", c.Timeout); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil
-}
-
-// fill maps every field of t to v.
-func fill(t *fields.Template, v string) map[string]any {
-	m := map[string]any{}
-	for _, f := range t.Fields() {
-		m[f] = v
-	}
-	return m
 }
 
 // streamSubject is the subject a created stream captures: the template's
 // fixed leading tokens and ">" (or the subject itself without fields).
 func streamSubject(t *fields.Template) (string, error) {
 	const mark = "\x00"
-	skeleton, _ := t.Render(fill(t, mark))
+	skeleton, _ := t.Render(t.Fill(mark))
 	if !strings.Contains(skeleton, mark) {
 		return skeleton, nil
 	}

@@ -59,6 +59,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/kdaproject/kda/connectors/delivery"
+	connconf "github.com/kdaproject/kda/connectors/internal/config"
 	"github.com/kdaproject/kda/connectors/internal/fields"
 )
 
@@ -142,7 +143,7 @@ func Open(config json.RawMessage) (*Sink, error) {
 	if c.RoutingKey == "" && c.Exchange == "" {
 		return nil, errors.New("rabbitmq config: routingKey is required with the default exchange (it names the queue)")
 	}
-	if skeleton, _ := t.Render(fill(t, "")); len(skeleton) > maxRoutingKey {
+	if skeleton, _ := t.Render(t.Fill("")); len(skeleton) > maxRoutingKey {
 		return nil, fmt.Errorf("rabbitmq config: routingKey is longer than %d bytes", maxRoutingKey)
 	}
 	s.key = t
@@ -150,20 +151,11 @@ func Open(config json.RawMessage) (*Sink, error) {
 		s.persistent = *c.Persistent
 	}
 	if c.Timeout != "" {
-		if s.timeout, err = time.ParseDuration(c.Timeout); err != nil || s.timeout <= 0 {
-			return nil, fmt.Errorf("rabbitmq config: timeout %q: want a positive duration such as \"10s\"", c.Timeout)
+		if s.timeout, err = connconf.PositiveDuration("rabbitmq", "timeout", c.Timeout); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil
-}
-
-// fill maps every field of t to v.
-func fill(t *fields.Template, v string) map[string]any {
-	m := map[string]any{}
-	for _, f := range t.Fields() {
-		m[f] = v
-	}
-	return m
 }
 
 // connect (re)opens the connection and a channel in confirm mode.

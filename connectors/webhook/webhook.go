@@ -65,6 +65,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/kdaproject/kda/connectors/delivery"
+	connconf "github.com/kdaproject/kda/connectors/internal/config"
 )
 
 // Kind is the destination type in configurations.
@@ -178,8 +179,8 @@ func Open(config json.RawMessage) (*Sink, error) {
 	}
 	s.timeout = DefaultTimeout
 	if c.Timeout != "" {
-		if s.timeout, err = time.ParseDuration(c.Timeout); err != nil || s.timeout <= 0 {
-			return nil, fmt.Errorf("webhook config: timeout %q: want a positive duration such as \"10s\"", c.Timeout)
+		if s.timeout, err = connconf.PositiveDuration("webhook", "timeout", c.Timeout); err != nil {
+			return nil, err
 		}
 	}
 	switch {

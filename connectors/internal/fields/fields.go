@@ -139,3 +139,14 @@ func (t *Template) Render(obj map[string]any) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// Fill maps every field the template uses to v: rendering with it shows
+// the template's fixed parts (connectors use it to check a template's
+// shape before any record arrives).
+func (t *Template) Fill(v string) map[string]any {
+	m := map[string]any{}
+	for _, f := range t.Fields() {
+		m[f] = v
+	}
+	return m
+}
