@@ -95,5 +95,9 @@ ExtendedS3DestinationConfiguration:
 	if out := tg.ok(t, "", "delivery", "list"); !strings.Contains(out, "lake") || !strings.Contains(out, "lake/t/") {
 		t.Fatalf("list: %s", out)
 	}
+	if code, body, _ := httpGet(t, srv.URL+"/metrics"); code != 200 || !strings.Contains(body, `kda_delivery_delivered_records_total{delivery_stream="lake"} 2`) ||
+		!strings.Contains(body, `kda_delivery_waiting_records{delivery_stream="lake"} 0`) {
+		t.Fatalf("metrics: %d\n%s", code, body)
+	}
 	tg.ok(t, "", "delivery", "delete", "lake")
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/kdaproject/kda/connectors/delivery"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +22,8 @@ const demoStream = "demo"
 // writing to its own output stream.
 var demoApps = []struct {
 	name, output, stream, sql string
+	// lake, when set, also sends the stream to the demo's delivery stream.
+	lake bool
 }{
 	{"demo-leaderboard", "demo-leaderboard", "LEADERBOARD", `-- Per minute: every ticker's trades, average price and biggest move, busiest first.
 CREATE OR REPLACE STREAM "LEADERBOARD" (ticker VARCHAR(4), sector VARCHAR(16), trades INTEGER, avg_price DOUBLE, biggest_move DOUBLE);
@@ -28,7 +32,7 @@ CREATE OR REPLACE PUMP "LEADERBOARD_PUMP" AS INSERT INTO "LEADERBOARD"
   FROM "SOURCE_SQL_STREAM_001"
   GROUP BY "ticker_symbol", "sector", STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '1' MINUTE)
   ORDER BY STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '1' MINUTE), trades DESC;
-`},
+`, true},
 	{"demo-alerts", "demo-alerts", "PRICE_ALERTS", `-- A trade more than 3% away from its ticker's one-minute average price,
 -- with an alert text written by a JavaScript function.
 CREATE OR REPLACE FUNCTION alert_text(ticker VARCHAR(4), price DOUBLE, deviation DOUBLE) RETURNS VARCHAR(80)
@@ -44,7 +48,7 @@ CREATE OR REPLACE PUMP "ALERT_PUMP" AS INSERT INTO "PRICE_ALERTS"
                AVG("price") OVER (PARTITION BY "ticker_symbol" RANGE INTERVAL '1' MINUTE PRECEDING) AS avg_price
         FROM "SOURCE_SQL_STREAM_001") AS t
   WHERE ABS(price - avg_price) > avg_price * 0.03;
-`},
+`, false},
 	{"demo-anomalies", "demo-anomalies", "TRADE_ANOMALIES", `-- Every trade's move in percent, scored by a random cut forest: the
 -- outlier trades stand out with scores far above 1.
 CREATE OR REPLACE STREAM "TRADE_ANOMALIES" (ticker VARCHAR(4), pct_move DOUBLE, anomaly_score DOUBLE);
@@ -52,7 +56,7 @@ CREATE OR REPLACE PUMP "ANOMALY_PUMP" AS INSERT INTO "TRADE_ANOMALIES"
   SELECT STREAM ticker, pct_move, ANOMALY_SCORE
   FROM TABLE(RANDOM_CUT_FOREST(CURSOR(
     SELECT STREAM "ticker_symbol" AS ticker, 100 * "change" / "price" AS pct_move FROM "SOURCE_SQL_STREAM_001")));
-`},
+`, false},
 }
 
 // demoSchema maps the demo's trade records.
@@ -118,9 +122,40 @@ func (g *tradeGen) next(now time.Time) tradeEvent {
 		Change: round(price - old), Price: round(price)}
 }
 
-// startDemoApplications creates the demo applications and their output
-// streams the first time and makes sure they run.
-func startDemoApplications(st *store.Store, apps *kdaapp.Manager, logger *slog.Logger) {
+// demoLake is the demo's delivery stream: the leaderboard's rows, as
+// GZIP-compressed JSON lines under <data>/s3/demo-lake/leaderboard/, one
+// object a minute — the streaming-ETL path.
+const demoLake = "demo-lake"
+
+func demoLakeDefinition() delivery.Definition {
+	size, interval := 5, 60
+	return delivery.Definition{
+		DeliveryStreamName: demoLake,
+		ExtendedS3DestinationConfiguration: &delivery.ExtendedS3DestinationConfiguration{
+			BucketARN:         "arn:aws:s3:::" + demoLake,
+			Prefix:            "leaderboard/!{timestamp:yyyy/MM/dd/HH}/",
+			ErrorOutputPrefix: "errors/!{firehose:error-output-type}/",
+			BufferingHints:    &delivery.BufferingHints{SizeInMBs: &size, IntervalInSeconds: &interval},
+			CompressionFormat: "GZIP",
+		},
+	}
+}
+
+// startDemoApplications creates the demo applications, their output
+// streams and the demo's delivery stream the first time, and makes sure
+// the applications run.
+func startDemoApplications(st *store.Store, apps *kdaapp.Manager, deliveries *delivery.Manager, logger *slog.Logger) {
+	lake := false
+	if deliveries != nil {
+		if _, err := deliveries.Describe(demoLake); err == nil {
+			lake = true
+		} else if _, err := deliveries.Create(demoLakeDefinition()); err != nil {
+			logger.Error("cannot create the demo delivery stream", "delivery", demoLake, "err", err)
+		} else {
+			lake = true
+			logger.Info("demo delivery stream created", "delivery", demoLake, "objects", "<data>/s3/"+demoLake+"/leaderboard/")
+		}
+	}
 	for _, a := range demoApps {
 		if err := st.CreateStream(store.CreateStreamInput{StreamName: a.output, ShardCount: 1}); err != nil && !store.IsCode(err, store.CodeResourceInUse) {
 			logger.Error("cannot create a demo output stream", "stream", a.output, "err", err)
@@ -132,6 +167,9 @@ func startDemoApplications(st *store.Store, apps *kdaapp.Manager, logger *slog.L
 			def.Input.StartingPosition = kdaapp.StartNow
 			def.Input.Schema = demoSchema()
 			def.Outputs = []kdaapp.Output{{Name: a.stream, Stream: a.output, Format: "JSON"}}
+			if a.lake && lake {
+				def.Outputs = append(def.Outputs, kdaapp.Output{Name: a.stream, Delivery: demoLake, Format: "JSON"})
+			}
 			def.CheckpointInterval.Duration = 2 * time.Second
 			if _, err := apps.Create(def); err != nil {
 				logger.Error("cannot create a demo application", "app", a.name, "err", err)
@@ -152,7 +190,7 @@ func startDemoApplications(st *store.Store, apps *kdaapp.Manager, logger *slog.L
 // runDemo makes sure the demo stream exists and writes clickstream records
 // to it, rate per second, until ctx ends.
 // With apps set, it also runs the demo SQL application.
-func runDemo(ctx context.Context, st *store.Store, apps *kdaapp.Manager, rate float64, logger *slog.Logger) {
+func runDemo(ctx context.Context, st *store.Store, apps *kdaapp.Manager, deliveries *delivery.Manager, rate float64, logger *slog.Logger) {
 	err := st.CreateStream(store.CreateStreamInput{StreamName: demoStream, ShardCount: 2})
 	switch {
 	case err == nil:
@@ -177,7 +215,7 @@ func runDemo(ctx context.Context, st *store.Store, apps *kdaapp.Manager, rate fl
 	logger.Info("writing synthetic stock trades", "stream", demoStream, "records_per_second", rate,
 		"try", "kda tail demo --follow")
 	if apps != nil {
-		startDemoApplications(st, apps, logger)
+		startDemoApplications(st, apps, deliveries, logger)
 	}
 
 	gen := newTradeGen(uint64(time.Now().UnixNano()))

@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/kdaproject/kda/connectors/delivery"
 	"github.com/kdaproject/kda/engine/store"
 )
 
@@ -62,14 +63,66 @@ func (c *streamCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// deliveryCollector exports every delivery stream's metrics (what Firehose
+// reports to CloudWatch), one series per delivery stream.
+type deliveryCollector struct {
+	m *delivery.Manager
+
+	delivered, retried, failed, dropped, waiting, age *prometheus.Desc
+}
+
+func newDeliveryCollector(m *delivery.Manager) *deliveryCollector {
+	d := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc("kda_delivery_"+name, help, []string{"delivery_stream"}, nil)
+	}
+	return &deliveryCollector{
+		m:         m,
+		delivered: d("delivered_records_total", "Records the destination acknowledged since the server started."),
+		retried:   d("retries_total", "Delivery attempts that failed and were retried."),
+		failed:    d("failed_records_total", "Records sent to the error output."),
+		dropped:   d("dropped_records_total", "Records the transformation answered Dropped."),
+		waiting:   d("waiting_records", "Records put and not delivered yet (in the spill stream)."),
+		age:       d("delivery_age_seconds", "Age of the oldest record not delivered yet."),
+	}
+}
+
+func (c *deliveryCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.delivered, c.retried, c.failed, c.dropped, c.waiting, c.age} {
+		ch <- d
+	}
+}
+
+func (c *deliveryCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, name := range c.m.List() {
+		d, err := c.m.Describe(name)
+		if err != nil {
+			continue // deleted since List
+		}
+		m := d.Metrics
+		counter := func(desc *prometheus.Desc, v uint64) {
+			ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(v), name)
+		}
+		counter(c.delivered, m.Delivered)
+		counter(c.retried, m.Retried)
+		counter(c.failed, m.Failed)
+		counter(c.dropped, m.Dropped)
+		ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.GaugeValue, float64(m.Spilled), name)
+		ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, m.DeliveryAge.Seconds(), name)
+	}
+}
+
 // newMetricsRegistry builds the server's own registry (never the global
-// default one): per-stream metrics plus the Go runtime and process metrics.
-func newMetricsRegistry(stats func() []store.StreamStats) *prometheus.Registry {
+// default one): per-stream metrics, per-delivery-stream metrics when the
+// server runs delivery streams, and the Go runtime and process metrics.
+func newMetricsRegistry(stats func() []store.StreamStats, deliveries *delivery.Manager) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		newStreamCollector(stats),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	if deliveries != nil {
+		reg.MustRegister(newDeliveryCollector(deliveries))
+	}
 	return reg
 }

@@ -215,7 +215,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	if f.demo {
 		go func() {
 			defer close(demoDone)
-			runDemo(demoCtx, st, apps, f.demoRate, logger.With("component", "demo"))
+			runDemo(demoCtx, st, apps, deliveries, f.demoRate, logger.With("component", "demo"))
 		}()
 	} else {
 		close(demoDone)

@@ -49,7 +49,7 @@ func newServerHandler(cfg serverConfig) http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", cfg.healthz)
-	metrics := promhttp.HandlerFor(newMetricsRegistry(cfg.store.Stats), promhttp.HandlerOpts{
+	metrics := promhttp.HandlerFor(newMetricsRegistry(cfg.store.Stats, cfg.deliveries), promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(cfg.logger.Handler(), slog.LevelError),
 	})
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
