@@ -380,3 +380,58 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("on AWS: region %q pathStyle %v endpoint %v", o.Region, o.UsePathStyle, o.BaseEndpoint)
 	}
 }
+
+// isolateAWSEnv points the default AWS configuration at nothing: no
+// shared files, no instance metadata.
+func isolateAWSEnv(t *testing.T) {
+	dir := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_CONFIG_FILE": dir + "/config", "AWS_SHARED_CREDENTIALS_FILE": dir + "/credentials",
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_PROFILE": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "",
+		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "",
+		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "",
+		"AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_ROLE_ARN": "",
+	} {
+		t.Setenv(k, v)
+	}
+}
+
+func TestWithoutKeysTheDefaultCredentialChainSigns(t *testing.T) {
+	isolateAWSEnv(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "ENVKEY")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "ENVSECRET")
+	auth := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		select {
+		case auth <- r.Header.Get("Authorization"):
+		default:
+		}
+	}))
+	defer srv.Close()
+	st := open(t, fmt.Sprintf(`{"endpoint": %q}`, srv.URL))
+	if err := st.PutObject(context.Background(), "b", "k", []byte("x"), "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-auth; !strings.Contains(got, "Credential=ENVKEY/") || !strings.Contains(got, "/us-east-1/s3/") {
+		t.Fatalf("authorization %q", got)
+	}
+}
+
+func TestWithoutAnyCredentialsNothingIsSentUnsigned(t *testing.T) {
+	isolateAWSEnv(t)
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+	}))
+	defer srv.Close()
+	st := open(t, fmt.Sprintf(`{"endpoint": %q, "timeout": "2s"}`, srv.URL))
+	err := st.PutObject(context.Background(), "b", "k", []byte("x"), "", "")
+	if err == nil {
+		t.Fatal("an object was put without credentials")
+	}
+	if n := requests.Load(); n != 0 {
+		t.Fatalf("%d unsigned requests reached the server", n)
+	}
+	t.Logf("error without credentials: %v", err)
+}
