@@ -92,10 +92,32 @@ ExtendedS3DestinationConfiguration:
 	if got != "{\"n\":1}\n{\"n\":2}\n" {
 		t.Fatalf("delivered %q", got)
 	}
+	// kda put --delivery sends through the Firehose API.
+	tg.ok(t, "{\"n\":3}\n", "put", "lake", "--delivery")
+	for d.Metrics.Delivered < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		if err := json.Unmarshal([]byte(tg.ok(t, "", "delivery", "describe", "lake", "-o", "json")), &d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got = ""
+	_ = filepath.Walk(filepath.Join(dir, "s3", "lake", "t"), func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			b, _ := os.ReadFile(p)
+			got += string(b) + "|"
+		}
+		return nil
+	})
+	if !strings.Contains(got, "{\"n\":3}|") || strings.Count(got, "|") != 2 {
+		t.Fatalf("after kda put --delivery: %q", got)
+	}
+	if r := runCLI(t, nil, "x\n", "--data", t.TempDir(), "put", "lake", "--delivery"); r.code == 0 || !strings.Contains(r.stderr, "needs a running server") {
+		t.Fatalf("embedded --delivery: exit %d %s", r.code, r.stderr)
+	}
 	if out := tg.ok(t, "", "delivery", "list"); !strings.Contains(out, "lake") || !strings.Contains(out, "lake/t/") {
 		t.Fatalf("list: %s", out)
 	}
-	if code, body, _ := httpGet(t, srv.URL+"/metrics"); code != 200 || !strings.Contains(body, `kda_delivery_delivered_records_total{delivery_stream="lake"} 2`) ||
+	if code, body, _ := httpGet(t, srv.URL+"/metrics"); code != 200 || !strings.Contains(body, `kda_delivery_delivered_records_total{delivery_stream="lake"} 3`) ||
 		!strings.Contains(body, `kda_delivery_waiting_records{delivery_stream="lake"} 0`) {
 		t.Fatalf("metrics: %d\n%s", code, body)
 	}

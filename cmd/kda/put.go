@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/schollz/progressbar/v3"
@@ -22,14 +24,18 @@ import (
 	"golang.org/x/term"
 )
 
-// Kinesis limits on one PutRecords call and one record.
+// Kinesis limits on one PutRecords call and one record, and Firehose's on
+// one PutRecordBatch call and one record.
 const (
-	maxBatchRecords = 500
-	maxBatchBytes   = 5 << 20 // data plus partition keys
-	maxRecordBytes  = 1 << 20
+	maxBatchRecords        = 500
+	maxBatchBytes          = 5 << 20 // data plus partition keys
+	maxRecordBytes         = 1 << 20
+	maxDeliveryBatchBytes  = 4 << 20
+	maxDeliveryRecordBytes = 1000 << 10
 )
 
 type putFlags struct {
+	delivery   bool
 	file       string
 	json       bool
 	keyField   string
@@ -65,6 +71,7 @@ command fails if any record could not be put.`,
 		},
 	}
 	fl := cmd.Flags()
+	fl.BoolVar(&f.delivery, "delivery", false, "put into the delivery stream of that name (kda's Firehose) with the Firehose API's PutRecordBatch: 500 records and 4 MiB per call, no partition keys, a newline is not added")
 	fl.StringVarP(&f.file, "file", "f", "", `read records from this file ("-" for stdin)`)
 	fl.BoolVar(&f.json, "json", false, "records are JSON lines; each line must be valid JSON")
 	fl.StringVar(&f.keyField, "key-field", "", "with --json: take the partition key from this field")
@@ -281,13 +288,23 @@ func (a *app) put(ctx context.Context, stream string, args []string, f putFlags)
 	if err != nil {
 		return err
 	}
+	var fh *firehose.Client
+	if f.delivery {
+		if a.be != nil && a.be.embedded {
+			return usagef("--delivery needs a running server (--endpoint URL): delivery streams run inside kda serve")
+		}
+		o := c.Options()
+		fh = firehose.New(firehose.Options{Region: o.Region, Credentials: o.Credentials, BaseEndpoint: o.BaseEndpoint,
+			HTTPClient: o.HTTPClient, Retryer: o.Retryer})
+	}
 	p := &putter{
-		a:       a,
-		client:  c,
-		stream:  stream,
-		retries: f.retries,
-		keepAll: len(args) > 0,
-		sum:     putSummary{Stream: stream},
+		firehose: fh,
+		a:        a,
+		client:   c,
+		stream:   stream,
+		retries:  f.retries,
+		keepAll:  len(args) > 0,
+		sum:      putSummary{Stream: stream},
 	}
 	start := time.Now()
 	runErr := p.run(ctx, src, keyOf, f.json, func(recs int, consumed int64) {
@@ -348,11 +365,13 @@ func (a *app) printPutSummary(s putSummary) error {
 // putter sends records in PutRecords batches and retries the ones the stream
 // rejects.
 type putter struct {
-	a       *app
-	client  *kinesis.Client
-	stream  string
-	retries int
-	keepAll bool // record every result (for records given as arguments)
+	a      *app
+	client *kinesis.Client
+	// firehose, when set, sends the batches to a delivery stream instead.
+	firehose *firehose.Client
+	stream   string
+	retries  int
+	keepAll  bool // record every result (for records given as arguments)
 
 	sum              putSummary
 	lastCode         string
@@ -386,7 +405,14 @@ func (p *putter) run(ctx context.Context, src recordSource, keyOf keyFunc, valid
 			return fmt.Errorf("record %d: partition key: %w", n, err)
 		}
 		size := len(data) + len(key)
-		if len(p.batch) == maxBatchRecords || p.batchBytes+size > maxBatchBytes {
+		limit := maxBatchBytes
+		if p.firehose != nil {
+			size, limit = len(data), maxDeliveryBatchBytes
+			if len(data) > maxDeliveryRecordBytes {
+				return fmt.Errorf("record %d is %s; Firehose records hold at most 1,000 KiB", n, humanBytes(int64(len(data))))
+			}
+		}
+		if len(p.batch) == maxBatchRecords || p.batchBytes+size > limit {
 			if err := p.flush(ctx, progress); err != nil {
 				return err
 			}
@@ -406,6 +432,28 @@ func (p *putter) run(ctx context.Context, src recordSource, keyOf keyFunc, valid
 
 // flush sends the pending batch, retrying rejected records with exponential
 // backoff; records still rejected after the last retry count as failed.
+// send puts one batch with Kinesis' PutRecords, or with Firehose's
+// PutRecordBatch when the target is a delivery stream, and answers in
+// PutRecords' shape.
+func (p *putter) send(ctx context.Context, entries []types.PutRecordsRequestEntry) (*kinesis.PutRecordsOutput, error) {
+	if p.firehose == nil {
+		return p.client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(p.stream), Records: entries})
+	}
+	recs := make([]fhtypes.Record, len(entries))
+	for i, e := range entries {
+		recs[i] = fhtypes.Record{Data: e.Data}
+	}
+	out, err := p.firehose.PutRecordBatch(ctx, &firehose.PutRecordBatchInput{DeliveryStreamName: aws.String(p.stream), Records: recs})
+	if err != nil {
+		return nil, err
+	}
+	res := &kinesis.PutRecordsOutput{Records: make([]types.PutRecordsResultEntry, len(out.RequestResponses))}
+	for i, r := range out.RequestResponses {
+		res.Records[i] = types.PutRecordsResultEntry{SequenceNumber: r.RecordId, ErrorCode: r.ErrorCode, ErrorMessage: r.ErrorMessage}
+	}
+	return res, nil
+}
+
 func (p *putter) flush(ctx context.Context, progress func(recs int, consumed int64)) error {
 	entries, idx := p.batch, p.batchIdx
 	recs, consumed := len(entries), p.batchConsumption
@@ -416,7 +464,7 @@ func (p *putter) flush(ctx context.Context, progress func(recs int, consumed int
 	}
 	backoff := 100 * time.Millisecond
 	for attempt := 0; ; attempt++ {
-		out, err := p.client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(p.stream), Records: entries})
+		out, err := p.send(ctx, entries)
 		if err != nil {
 			p.sum.Failed += int64(len(entries))
 			return p.a.apiErr(fmt.Sprintf("put %d records to stream %s", len(entries), p.stream), err)
