@@ -35,6 +35,7 @@ import (
 	"github.com/kdaproject/kda/connectors/postgres"
 	"github.com/kdaproject/kda/connectors/rabbitmq"
 	"github.com/kdaproject/kda/connectors/redis"
+	"github.com/kdaproject/kda/connectors/s3"
 	"github.com/kdaproject/kda/connectors/webhook"
 	"github.com/kdaproject/kda/engine/app"
 	"github.com/kdaproject/kda/engine/store"
@@ -64,6 +65,7 @@ func Connectors() []delivery.Connector {
 		mqtt.Connector(),
 		rabbitmq.Connector(),
 		kafka.Connector(),
+		s3.Connector(),
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/kdaproject/kda/connectors/delivery"
 	"github.com/kdaproject/kda/connectors/firehose"
@@ -26,7 +30,7 @@ func TestDeliveryCommandsAndTheFirehoseRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dm, err := newDeliveryManager(st, dir, defaultRegion, slogDiscard())
+	dm, err := newDeliveryManager(st, dir, "", defaultRegion, slogDiscard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,4 +126,56 @@ ExtendedS3DestinationConfiguration:
 		t.Fatalf("metrics: %d\n%s", code, body)
 	}
 	tg.ok(t, "", "delivery", "delete", "lake")
+}
+
+// TestServeDeliversToS3WhenConfigured sends a delivery stream's objects to
+// an S3-compatible server (an in-process gofakes3) given by --s3's config.
+func TestServeDeliversToS3WhenConfigured(t *testing.T) {
+	backend := s3mem.New()
+	if err := backend.CreateBucket("lake"); err != nil {
+		t.Fatal(err)
+	}
+	fake := httptest.NewServer(gofakes3.New(backend).Server())
+	t.Cleanup(fake.Close)
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, "data"), store.Options{Throughput: store.ThroughputOptions{Disabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dm, err := newDeliveryManager(st, dir, `{"endpoint":"`+fake.URL+`","accessKey":"a","secretKey":"b"}`, defaultRegion, slogDiscard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dm.Close(); st.Close() })
+	if _, err := newDeliveryManager(st, dir, `not json`, defaultRegion, slogDiscard()); err == nil || !strings.Contains(err.Error(), "--s3") {
+		t.Fatalf("a bad --s3: %v", err)
+	}
+	zero, one := 0, 1
+	if _, err := dm.Create(delivery.Definition{DeliveryStreamName: "lake", ExtendedS3DestinationConfiguration: &delivery.ExtendedS3DestinationConfiguration{
+		BucketARN: "arn:aws:s3:::lake", Prefix: "p/", BufferingHints: &delivery.BufferingHints{SizeInMBs: &one, IntervalInSeconds: &zero}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dm.Put("lake", []delivery.PutInput{{Data: []byte("a\n")}, {Data: []byte("b\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		list, err := backend.ListBucket("lake", &gofakes3.Prefix{}, gofakes3.ListBucketPage{})
+		if err == nil && len(list.Contents) == 1 {
+			obj, err := backend.GetObject("lake", list.Contents[0].Key, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(obj.Contents)
+			obj.Contents.Close()
+			if string(b) != "a\nb\n" || !strings.HasPrefix(list.Contents[0].Key, "p/") {
+				t.Fatalf("object %s: %q", list.Contents[0].Key, b)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no object in the bucket: %v %v", list, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

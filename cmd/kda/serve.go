@@ -38,6 +38,9 @@ type serveFlags struct {
 	shutdownTimeout time.Duration
 	demo            bool
 	demoRate        float64
+	// s3 is the object store of ExtendedS3 destinations: empty for the
+	// local directory under <data>/s3, else the s3 connector's JSON config.
+	s3 string
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -82,6 +85,7 @@ CORS headers. Application output files are written under <data>/outputs/.`,
 	fl.StringVar(&f.secretKey, "secret-key", "", "secret key clients must sign with (default $KDA_SECRET_KEY)")
 	fl.StringVar(&f.token, "token", "", "bearer token every /v1 request must carry (default $KDA_TOKEN)")
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the bearer token (read once at start)")
+	fl.StringVar(&f.s3, "s3", "", `deliver ExtendedS3 destinations to S3-compatible storage instead of <data>/s3: the s3 connector's JSON config, e.g. '{"endpoint":"http://127.0.0.1:9000","accessKey":"…","secretKey":"…"}' (default $KDA_S3; see docs/delivery.md)`)
 	fl.DurationVar(&f.transitionDelay, "transition-delay", 0, "how long streams stay CREATING/UPDATING/DELETING, as on AWS (e.g. 500ms)")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for in-flight requests on shutdown")
 	fl.BoolVar(&f.demo, "demo", false, `create a stream "demo" (2 shards) fed with synthetic stock trades, and the demo applications demo-leaderboard and demo-alerts`)
@@ -128,7 +132,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		return fmt.Errorf("load applications in %s: %w", dataDir, err)
 	}
 	// Delivery streams resume delivering what their spill streams hold.
-	deliveries, err := newDeliveryManager(st, dataDir, a.region, logger.With("component", "delivery"))
+	deliveries, err := newDeliveryManager(st, dataDir, firstNonEmpty(f.s3, a.getenv("KDA_S3")), a.region, logger.With("component", "delivery"))
 	if err != nil {
 		_ = apps.Close()
 		_ = st.Close()
@@ -270,8 +274,9 @@ func (a *app) serveToken(f serveFlags) (string, error) {
 
 // newDeliveryManager opens the delivery streams of a data directory with
 // every connector the engine knows; ExtendedS3 destinations write to the
-// local directory store under <data>/s3.
-func newDeliveryManager(st *store.Store, dataDir, region string, logger *slog.Logger) (*delivery.Manager, error) {
+// local directory store under <data>/s3, or with s3Config (the s3
+// connector's JSON) to S3-compatible storage.
+func newDeliveryManager(st *store.Store, dataDir, s3Config, region string, logger *slog.Logger) (*delivery.Manager, error) {
 	reg := delivery.NewRegistry()
 	for _, c := range engine.Connectors() {
 		if err := reg.Register(c); err != nil {
@@ -282,6 +287,13 @@ func newDeliveryManager(st *store.Store, dataDir, region string, logger *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	return delivery.NewManager(st, delivery.ManagerOptions{Registry: reg, ObjectStoreKind: "directory", ObjectStoreConfig: root,
+	kind, cfg := "directory", json.RawMessage(root)
+	if s3Config != "" {
+		if !json.Valid([]byte(s3Config)) {
+			return nil, usagef("--s3: not a JSON object: %s", s3Config)
+		}
+		kind, cfg = "s3", json.RawMessage(s3Config)
+	}
+	return delivery.NewManager(st, delivery.ManagerOptions{Registry: reg, ObjectStoreKind: kind, ObjectStoreConfig: cfg,
 		Region: region, Logger: logger})
 }
