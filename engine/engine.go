@@ -36,6 +36,7 @@ import (
 	"github.com/kdaproject/kda/connectors/rabbitmq"
 	"github.com/kdaproject/kda/connectors/redis"
 	"github.com/kdaproject/kda/connectors/s3"
+	"github.com/kdaproject/kda/connectors/source"
 	"github.com/kdaproject/kda/connectors/webhook"
 	"github.com/kdaproject/kda/engine/app"
 	"github.com/kdaproject/kda/engine/store"
@@ -46,6 +47,7 @@ type Options struct {
 	// Store configures the shard store; see store.Options for defaults.
 	Store store.Options
 	// Apps configures the application manager; see app.ManagerOptions.
+	// Unset, Apps.Sources holds the engine's source kinds (Sources).
 	Apps app.ManagerOptions
 	// Delivery configures the delivery stream manager; see
 	// delivery.ManagerOptions. Unset, it uses the engine's connectors
@@ -67,6 +69,26 @@ func Connectors() []delivery.Connector {
 		kafka.Connector(),
 		s3.Connector(),
 	}
+}
+
+// Sources are the source kinds every engine registers: what an
+// application's input.source may name. Adding a kind is one line here.
+func Sources() []source.Connector {
+	return []source.Connector{
+		kafka.SourceConnector(),
+		nats.SourceConnector(),
+	}
+}
+
+// NewSourceRegistry returns a registry holding Sources.
+func NewSourceRegistry() (*source.Registry, error) {
+	reg := source.NewRegistry()
+	for _, c := range Sources() {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return reg, nil
 }
 
 // Engine is an open kda data directory.
@@ -111,7 +133,15 @@ func Open(dir string, opts Options) (*Engine, error) {
 		st.Close()
 		return nil, fmt.Errorf("load delivery streams: %w", err)
 	}
-	apps, err := app.NewManager(st, opts.Apps)
+	aopts := opts.Apps
+	if aopts.Sources == nil {
+		if aopts.Sources, err = NewSourceRegistry(); err != nil {
+			dm.Close()
+			st.Close()
+			return nil, err
+		}
+	}
+	apps, err := app.NewManager(st, aopts)
 	if err != nil {
 		dm.Close()
 		st.Close()

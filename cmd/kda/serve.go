@@ -122,10 +122,17 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	if err != nil {
 		return openDataErr(dataDir, err)
 	}
-	// SQL applications meant to run start now, from their last checkpoint.
+	// SQL applications meant to run start now, from their last checkpoint;
+	// those with an input.source start their source bridge with them.
+	sources, err := engine.NewSourceRegistry()
+	if err != nil {
+		_ = st.Close()
+		return err
+	}
 	apps, err := kdaapp.NewManager(st, kdaapp.ManagerOptions{
 		Logger:    logger.With("component", "apps"),
 		OutputDir: filepath.Join(dataDir, "outputs"),
+		Sources:   sources,
 	})
 	if err != nil {
 		_ = st.Close()

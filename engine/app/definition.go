@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/kdaproject/kda/connectors/source"
 	"github.com/kdaproject/kda/operators/input"
 	"github.com/kdaproject/kda/udf"
 )
@@ -73,6 +75,27 @@ type Input struct {
 	// records goes through before it is decoded, with the contract of
 	// KDA's pre-processing Lambda (see preprocess.go).
 	Preprocessor *Processor `json:"preprocessor,omitempty"`
+	// Source, when set, makes the engine feed Stream from another system
+	// (a kda extension, see source.go): a bridge named after the
+	// application copies the source's messages into Stream exactly once,
+	// and the application reads Stream as usual. Stream then defaults to
+	// SourceStreamName(name), which the manager creates if missing.
+	Source *InputSource `json:"source,omitempty"`
+}
+
+// InputSource is another system an application's input stream is fed
+// from: a source kind registered with the engine (e.g. "kafka") and its
+// configuration.
+type InputSource struct {
+	// Kind is the source kind, e.g. "kafka".
+	Kind string `json:"kind"`
+	// Config is the kind's JSON configuration, e.g. for kafka
+	// {"brokers": ["127.0.0.1:9092"], "topic": "orders"}.
+	Config json.RawMessage `json:"config,omitempty"`
+	// PartitionKey is "key" (default: the message key, or the source
+	// partition when there is none) or "partition" (the source partition,
+	// which keeps each source partition's order in one shard).
+	PartitionKey string `json:"partitionKey,omitempty"`
 }
 
 // Processor is a JavaScript handler that stands in for a Lambda function:
@@ -263,6 +286,16 @@ func (d Definition) WithDefaults() Definition {
 		d.Outputs[i].Postprocessor = d.Outputs[i].Postprocessor.withDefaults(DefaultPostprocessorRetries)
 	}
 	d.Input.Preprocessor = d.Input.Preprocessor.withDefaults(DefaultPreprocessorRetries)
+	if src := d.Input.Source; src != nil {
+		c := *src
+		if c.PartitionKey == "" {
+			c.PartitionKey = source.KeyByMessageKey
+		}
+		d.Input.Source = &c
+		if d.Input.Stream == "" {
+			d.Input.Stream = SourceStreamName(d.Name)
+		}
+	}
 	d.Input.Schema = d.Input.Schema.WithDefaults()
 	return d
 }
@@ -288,6 +321,9 @@ func (d Definition) Validate() error {
 	}
 	if err := d.Input.Schema.Validate(); err != nil {
 		return fmt.Errorf("input.schema: %w", err)
+	}
+	if err := d.Input.Source.validate(); err != nil {
+		return err
 	}
 	if p := d.Input.Preprocessor; p != nil {
 		if _, err := p.compile("input.preprocessor", preprocessorScriptName); err != nil {

@@ -40,8 +40,12 @@ type Description struct {
 	Shards []ShardStatus `json:"shards,omitempty"`
 	// StateRestored says the running application resumed its windows from
 	// a snapshot (false on a first start or after an incompatible update).
-	StateRestored bool       `json:"stateRestored"`
-	Definition    Definition `json:"definition"`
+	StateRestored bool `json:"stateRestored"`
+	// Source reports the bridge feeding the input stream from
+	// input.source: counts, lag and last error while running, the saved
+	// positions otherwise.
+	Source     *SourceStatus `json:"source,omitempty"`
+	Definition Definition    `json:"definition"`
 }
 
 // PumpDescription is one pump of a Description.
@@ -115,6 +119,11 @@ func (m *Manager) describe(a *managed) Description {
 		}
 	}
 	rows := map[string]uint64{}
+	if a.run != nil {
+		d.Source = m.sourceStatus(def, a.run.bridge)
+	} else {
+		d.Source = m.sourceStatus(def, nil)
+	}
 	if r := a.run; r != nil {
 		for _, p := range r.rt.Plan().Pumps {
 			d.Pumps = append(d.Pumps, PumpDescription{Name: p.Name, Source: p.Source, Target: p.Target, Operators: p.Explain})

@@ -24,4 +24,14 @@
 // answers Ok or DeliveryFailed; Ok data may flow on to the output's stream
 // or file. Failed invocations and rows are retried with backoff, then go to
 // error_stream with the reason and the JavaScript stack.
+//
+// An application may read another system instead of a stream someone puts
+// into (input.source, a kda extension; source.go): the manager opens the
+// source kind's configuration from ManagerOptions.Sources when the
+// application is created or updated, creates its input stream
+// (kda-source-<name>, one shard, unless input.stream names one), and the
+// runner starts a source.Bridge named after the application beside its
+// shard readers. The bridge copies the source into the input stream
+// exactly once (records and source positions in one commit) and is closed
+// when the runner stops; deleting the application deletes its positions.
 package app

@@ -21,6 +21,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/array"
 
 	firehose "github.com/kdaproject/kda/connectors/delivery"
+	"github.com/kdaproject/kda/connectors/source"
 	"github.com/kdaproject/kda/engine/store"
 	"github.com/kdaproject/kda/operators"
 	"github.com/kdaproject/kda/operators/input"
@@ -108,6 +109,8 @@ type runConfig struct {
 	position string
 	// library is the engine's function catalog when the runner started.
 	library Library
+	// sources opens def.Input.Source (source.go).
+	sources *source.Registry
 }
 
 // runner is one running application.
@@ -116,6 +119,9 @@ type runner struct {
 	rt       *Runtime
 	consumer string
 	restored bool // state came from a snapshot
+	// bridge feeds the input stream from def.Input.Source (nil without
+	// one); started after the readers, closed first by the driver.
+	bridge *source.Bridge
 
 	ctx    context.Context // readers stop when it is cancelled
 	cancel context.CancelFunc
@@ -193,6 +199,11 @@ func consumerName(app string) string {
 func startRunner(cfg runConfig) (*runner, error) {
 	def := cfg.def
 	st := cfg.store
+	if def.Input.Source != nil {
+		if err := ensureSourceStream(st, def); err != nil {
+			return nil, err
+		}
+	}
 	desc, err := st.DescribeStream(def.Input.Stream)
 	if err != nil {
 		return nil, fmt.Errorf("input.stream: %w (create the stream first)", err)
@@ -212,6 +223,9 @@ func startRunner(cfg runConfig) (*runner, error) {
 		rows:    map[string]*atomic.Uint64{}, delivered: map[string]*atomic.Uint64{},
 	}
 	fail := func(err error) (*runner, error) {
+		if r.bridge != nil {
+			r.bridge.Close()
+		}
 		for _, f := range r.files {
 			f.fh.Close()
 		}
@@ -323,6 +337,11 @@ func startRunner(cfg runConfig) (*runner, error) {
 	if _, err := st.RegisterConsumer(desc.StreamARN, r.consumer); err != nil && store.ErrorCode(err) != store.CodeResourceInUse {
 		return fail(fmt.Errorf("register consumer %s on stream %s: %w", r.consumer, def.Input.Stream, err))
 	}
+	if def.Input.Source != nil {
+		if r.bridge, err = newSourceBridge(cfg); err != nil {
+			return fail(err)
+		}
+	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	first := cp == nil
 	position := def.Input.StartingPosition
@@ -333,6 +352,13 @@ func startRunner(cfg runConfig) (*runner, error) {
 		r.cancel()
 		r.rwg.Wait()
 		return fail(err)
+	}
+	if r.bridge != nil {
+		if err := r.bridge.Start(); err != nil {
+			r.cancel()
+			r.rwg.Wait()
+			return fail(err)
+		}
 	}
 	go r.drive()
 	return r, nil
@@ -495,6 +521,13 @@ func (r *runner) drive() {
 	ckpt := time.NewTicker(r.cfg.def.CheckpointInterval.Duration)
 	defer ckpt.Stop()
 	finish := func(final bool) {
+		if r.bridge != nil {
+			// Everything it committed stays; the next runner's bridge
+			// continues after its saved positions.
+			if err := r.bridge.Close(); err != nil {
+				r.cfg.logger.Warn("close the source bridge", "app", r.cfg.def.Name, "err", err)
+			}
+		}
 		r.cancel()
 		r.rwg.Wait() // no reader touches the store after the runner ends
 		if final {

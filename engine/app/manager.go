@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kdaproject/kda/connectors/source"
 	"github.com/kdaproject/kda/engine/store"
 )
 
@@ -54,6 +55,10 @@ type ManagerOptions struct {
 	// relative path that stays inside it, and is written there. A server
 	// sets it to <data>/outputs so no request writes elsewhere.
 	OutputDir string
+	// Sources are the source kinds input.source may name (source.go); the
+	// engine registers every kind it knows. Nil: no application can
+	// have a source.
+	Sources *source.Registry
 }
 
 // EnsureDefaults fills unset options.
@@ -209,6 +214,7 @@ func (m *Manager) launch(a *managed, rc runConfig) error {
 	rc.logger, rc.now, rc.heartbeat = m.opts.Logger, m.opts.Now, m.opts.Heartbeat
 	rc.outputDir = m.opts.OutputDir
 	rc.library = m.Library()
+	rc.sources = m.opts.Sources
 	r, err := startRunner(rc)
 	if err != nil {
 		a.failure = err.Error()
@@ -257,6 +263,9 @@ func (m *Manager) check(def Definition) (Definition, error) {
 	}
 	if def.Input.Stream == "" {
 		return def, fmt.Errorf("%w: input.stream: name the kda stream the application reads", ErrInvalid)
+	}
+	if err := checkSource(m.opts.Sources, def); err != nil {
+		return def, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	rt, err := CompileWith(def, nil, m.Library())
 	if err != nil {
@@ -376,7 +385,8 @@ func (m *Manager) Stop(name string) (Description, error) {
 }
 
 // Update replaces an application's definition and increments its version
-// id. A running application is stopped (with a final checkpoint) and
+// id. A source bridge keeps its positions unless the source kind changes
+// (or the source is removed). A running application is stopped (with a final checkpoint) and
 // started again with the new definition. When the SQL and input schema are
 // unchanged its state carries over; otherwise the old operator state cannot
 // mean anything to the new plan, and the application continues from the
@@ -401,6 +411,12 @@ func (m *Manager) Update(name string, def Definition) (Description, error) {
 	m.running(a)
 	if err := m.halt(a, true); err != nil {
 		return Description{}, err
+	}
+	if old := a.rec.Definition.Input.Source; old != nil && (def.Input.Source == nil || def.Input.Source.Kind != old.Kind) {
+		// Positions of another kind mean nothing to the new source.
+		if err := m.st.DeleteAppState(source.StatePrefix(name)); err != nil {
+			return Description{}, err
+		}
 	}
 	a.rec.Definition = def
 	a.rec.Version++
@@ -429,6 +445,13 @@ func (m *Manager) Delete(name string) error {
 	_ = m.halt(a, false)
 	if err := m.st.DeleteAppState(stateKeyPrefix + name + "/"); err != nil {
 		return err
+	}
+	if a.rec.Definition.Input.Source != nil {
+		// The bridge stopped with the runner; its positions go with the
+		// application. The input stream and what it holds stay.
+		if err := m.st.DeleteAppState(source.StatePrefix(name)); err != nil {
+			return err
+		}
 	}
 	delete(m.apps, name)
 	if desc, err := m.st.DescribeStream(a.rec.Definition.Input.Stream); err == nil {
