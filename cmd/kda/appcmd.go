@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdaproject/kda/engine"
 	kdaapp "github.com/kdaproject/kda/engine/app"
 	"github.com/kdaproject/kda/engine/store"
 )
@@ -196,7 +197,11 @@ func (a *app) appCall(ctx context.Context, what, method, path string, body []byt
 			return openDataErr(a.dataDir, err)
 		}
 		defer st.Close()
-		mgr, err := kdaapp.NewManager(st, kdaapp.ManagerOptions{Paused: true})
+		sources, err := engine.NewSourceRegistry()
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		mgr, err := kdaapp.NewManager(st, kdaapp.ManagerOptions{Paused: true, Sources: sources})
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}

@@ -132,3 +132,42 @@ func TestAppCommandsEditADataDirectoryEmbedded(t *testing.T) {
 		t.Fatalf("list: %+v", list)
 	}
 }
+
+func TestAppCommandsAcceptASourceEmbedded(t *testing.T) {
+	tg := target{name: "embedded", args: []string{"--data", t.TempDir(), "--no-limits"}}
+	dir := t.TempDir()
+	def := filepath.Join(dir, "clicks.yaml")
+	if err := os.WriteFile(def, []byte(`name: clicks
+sql: |
+  CREATE STREAM O (v INTEGER);
+  CREATE PUMP P AS INSERT INTO O SELECT STREAM v FROM SOURCE_SQL_STREAM_001;
+input:
+  source:
+    kind: kafka
+    config: {brokers: ["127.0.0.1:1"], topic: clicks}
+  schema:
+    recordFormat: {type: JSON}
+    columns: [{name: V, sqlType: INTEGER, mapping: $.v}]
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := tg.ok(t, "", "app", "create", def); !strings.Contains(out, "kda-source-clicks") {
+		t.Fatalf("create: %s", out)
+	}
+	bad := strings.Replace(mustRead(t, def), "kind: kafka", "kind: kafak", 1)
+	if err := os.WriteFile(def, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := tg.run(t, "", "app", "update", def); r.code == 0 || !strings.Contains(r.stderr, `input.source.kind: "kafak" is not a source kind`) {
+		t.Fatalf("a bad kind: exit %d %s", r.code, r.stderr)
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
