@@ -77,6 +77,7 @@ func Sources() []source.Connector {
 	return []source.Connector{
 		kafka.SourceConnector(),
 		nats.SourceConnector(),
+		mqtt.SourceConnector(),
 	}
 }
 
