@@ -81,7 +81,7 @@ CREATE PUMP A AS INSERT INTO ALERTS
 			Columns: []input.Column{{Name: "TICKER", SQLType: "VARCHAR(8)", Mapping: "$.ticker"},
 				{Name: "PRICE", SQLType: "DOUBLE", Mapping: "$.price"}},
 		}},
-		Outputs: []app.Output{{Name: "BOARD", Delivery: "leaderboard"}, {Name: "ALERTS", Delivery: "alerts"}},
+		Outputs:            []app.Output{{Name: "BOARD", Delivery: "leaderboard"}, {Name: "ALERTS", Delivery: "alerts"}},
 		CheckpointInterval: app.Duration{Duration: 5 * time.Millisecond},
 	}
 	if _, err := eng.Apps().Create(def); err != nil {
