@@ -417,5 +417,12 @@ func ParseDefinition(data []byte, dir string) (Definition, error) {
 			return Definition{}, fmt.Errorf("application definition: %w", err)
 		}
 	}
+	for i, c := range d.Input.Schema.Columns {
+		// YAML 1.1 reads unquoted y, n, yes, no, on and off as booleans, so
+		// "name: N" names a column "false".
+		if c.Name == "true" || c.Name == "false" {
+			return Definition{}, fmt.Errorf("application definition: input.schema.columns[%d].name: %q: unquoted Y, N, yes, no, on and off are booleans in YAML; quote the name (name: \"N\")", i, c.Name)
+		}
+	}
 	return d.WithDefaults(), nil
 }

@@ -74,3 +74,13 @@ func TestValidateNamesTheFieldAtFault(t *testing.T) {
 		t.Error("an unknown field was accepted")
 	}
 }
+
+func TestYAMLBooleanColumnNamesAreRefused(t *testing.T) {
+	_, err := ParseDefinition([]byte("name: x\nsql: SELECT 1\ninput:\n  schema:\n    recordFormat: {type: JSON}\n    columns: [{name: N, sqlType: INTEGER, mapping: $.n}]\n"), "")
+	if err == nil || !strings.Contains(err.Error(), `input.schema.columns[0].name: "false": unquoted Y, N`) {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := ParseDefinition([]byte("name: x\nsql: SELECT 1\ninput:\n  schema:\n    recordFormat: {type: JSON}\n    columns: [{name: \"N\", sqlType: INTEGER, mapping: $.n}]\n"), ""); err != nil {
+		t.Fatalf("a quoted N: %v", err)
+	}
+}
