@@ -158,3 +158,69 @@ CREATE PUMP P AS INSERT INTO OUT_S SELECT STREAM k, v FROM SOURCE_SQL_STREAM_001
 		t.Fatalf("start with a missing delivery stream: %v", err)
 	}
 }
+
+// An output may declare its delivery stream inline: the manager creates it
+// with the application, and refuses a later definition that differs.
+func TestAnInlineDeliveryStreamIsCreatedWithTheApplication(t *testing.T) {
+	dir := t.TempDir()
+	eng, err := engine.Open(dir, engine.Options{Store: store.Options{Throughput: store.ThroughputOptions{Disabled: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	if err := eng.CreateStream(store.CreateStreamInput{StreamName: "in", ShardCount: 1}); err != nil {
+		t.Fatal(err)
+	}
+	def, err := app.ParseDefinition([]byte(`
+name: inline
+sql: |
+  CREATE STREAM OUT_S (k VARCHAR(8));
+  CREATE PUMP P AS INSERT INTO OUT_S SELECT STREAM k FROM SOURCE_SQL_STREAM_001;
+input:
+  stream: in
+  startingPosition: TRIM_HORIZON
+  schema:
+    recordFormat: {type: JSON}
+    columns: [{name: K, sqlType: VARCHAR(8), mapping: $.k}]
+checkpointInterval: 5ms
+outputs:
+  - name: OUT_S
+    deliveryStream:
+      ExtendedS3DestinationConfiguration:
+        BucketARN: arn:aws:s3:::lake
+        CompressionFormat: GZIP
+        BufferingHints: {SizeInMBs: 1, IntervalInSeconds: 0}
+`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Apps().Create(def); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Delivery().Describe("inline-out_s"); err != nil {
+		t.Fatalf("the inline delivery stream was not created: %v", err)
+	}
+	if _, err := eng.Apps().Start("inline", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.PutRecords("in", []store.PutRecordInput{{PartitionKey: "p", Data: []byte(`{"k":"x"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(lakeFiles(t, dir)) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := lakeFiles(t, dir); len(got) != 1 || strings.Count(got[0], "\n") != 1 || !strings.HasSuffix(got[0], `,"K":"x"}`+"\n") {
+		t.Fatalf("objects %q", got)
+	}
+	changed := def
+	changed.Outputs = append([]app.Output(nil), def.Outputs...)
+	ds := *def.Outputs[0].DeliveryStream
+	s3 := *ds.ExtendedS3DestinationConfiguration
+	s3.CompressionFormat = delivery.Snappy
+	ds.ExtendedS3DestinationConfiguration = &s3
+	changed.Outputs[0].DeliveryStream = &ds
+	if _, err := eng.Apps().Update("inline", changed); err == nil || !strings.Contains(err.Error(), "exists with another definition") {
+		t.Fatalf("an update with another inline definition: %v", err)
+	}
+}

@@ -135,6 +135,9 @@ func Open(dir string, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("load delivery streams: %w", err)
 	}
 	aopts := opts.Apps
+	if aopts.Deliveries == nil {
+		aopts.Deliveries = dm
+	}
 	if aopts.Sources == nil {
 		if aopts.Sources, err = NewSourceRegistry(); err != nil {
 			dm.Close()

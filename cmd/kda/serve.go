@@ -129,21 +129,22 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		_ = st.Close()
 		return err
 	}
-	apps, err := kdaapp.NewManager(st, kdaapp.ManagerOptions{
-		Logger:    logger.With("component", "apps"),
-		OutputDir: filepath.Join(dataDir, "outputs"),
-		Sources:   sources,
-	})
-	if err != nil {
-		_ = st.Close()
-		return fmt.Errorf("load applications in %s: %w", dataDir, err)
-	}
 	// Delivery streams resume delivering what their spill streams hold.
 	deliveries, err := newDeliveryManager(st, dataDir, firstNonEmpty(f.s3, a.getenv("KDA_S3")), a.region, logger.With("component", "delivery"))
 	if err != nil {
-		_ = apps.Close()
 		_ = st.Close()
 		return fmt.Errorf("load delivery streams in %s: %w", dataDir, err)
+	}
+	apps, err := kdaapp.NewManager(st, kdaapp.ManagerOptions{
+		Logger:     logger.With("component", "apps"),
+		OutputDir:  filepath.Join(dataDir, "outputs"),
+		Sources:    sources,
+		Deliveries: deliveries,
+	})
+	if err != nil {
+		_ = deliveries.Close()
+		_ = st.Close()
+		return fmt.Errorf("load applications in %s: %w", dataDir, err)
 	}
 	closeStore := func() error {
 		// Applications take a final checkpoint (which may put rows into

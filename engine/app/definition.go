@@ -11,6 +11,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	firehose "github.com/kdaproject/kda/connectors/delivery"
 	"github.com/kdaproject/kda/connectors/source"
 	"github.com/kdaproject/kda/operators/input"
 	"github.com/kdaproject/kda/udf"
@@ -134,6 +135,12 @@ type Output struct {
 	Stream   string `json:"stream,omitempty"`
 	File     string `json:"file,omitempty"`
 	Delivery string `json:"delivery,omitempty"`
+	// DeliveryStream declares the delivery stream inline, as Firehose's
+	// CreateDeliveryStream JSON (a kda extension): the manager creates it
+	// with the application when it does not exist, and refuses a
+	// definition that differs from the existing one. Its name defaults to
+	// "<application>-<output name in lower case>"; Delivery is set to it.
+	DeliveryStream *firehose.Definition `json:"deliveryStream,omitempty"`
 	// Format is JSON (default) or CSV.
 	Format string `json:"format,omitempty"`
 	// Postprocessor, when set, is a JavaScript handler the rows are
@@ -279,6 +286,16 @@ func (d Definition) WithDefaults() Definition {
 		d.CheckpointInterval.Duration = DefaultCheckpointInterval
 	}
 	for i := range d.Outputs {
+		if ds := d.Outputs[i].DeliveryStream; ds != nil {
+			if ds.DeliveryStreamName == "" {
+				named := *ds
+				named.DeliveryStreamName = d.Name + "-" + strings.ToLower(d.Outputs[i].Name)
+				d.Outputs[i].DeliveryStream = &named
+			}
+			if d.Outputs[i].Delivery == "" {
+				d.Outputs[i].Delivery = d.Outputs[i].DeliveryStream.DeliveryStreamName
+			}
+		}
 		if d.Outputs[i].Format == "" {
 			d.Outputs[i].Format = "JSON"
 		}
@@ -334,6 +351,9 @@ func (d Definition) Validate() error {
 		at := fmt.Sprintf("outputs[%d]", i)
 		if o.Name == "" {
 			return fmt.Errorf("%s.name: the in-application stream to send is missing", at)
+		}
+		if o.DeliveryStream != nil && o.Delivery != o.DeliveryStream.DeliveryStreamName {
+			return fmt.Errorf("%s.delivery: %q is not deliveryStream.DeliveryStreamName %q; give one of them", at, o.Delivery, o.DeliveryStream.DeliveryStreamName)
 		}
 		targets := 0
 		for _, t := range []string{o.Stream, o.File, o.Delivery} {

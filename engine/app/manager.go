@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	firehose "github.com/kdaproject/kda/connectors/delivery"
 	"github.com/kdaproject/kda/connectors/source"
 	"github.com/kdaproject/kda/engine/store"
 )
@@ -59,6 +60,9 @@ type ManagerOptions struct {
 	// engine registers every kind it knows. Nil: no application can
 	// have a source.
 	Sources *source.Registry
+	// Deliveries runs the delivery streams outputs[].deliveryStream
+	// declares inline (deliverystream.go). Nil: such outputs are refused.
+	Deliveries *firehose.Manager
 }
 
 // EnsureDefaults fills unset options.
@@ -282,6 +286,9 @@ func (m *Manager) check(def Definition) (Definition, error) {
 			return def, fmt.Errorf("%w: outputs[%d].name: no in-application stream %q; the application has %s (names are case-sensitive)",
 				ErrInvalid, i, o.Name, strings.Join(names, ", "))
 		}
+	}
+	if err := m.ensureDeliveryStreams(def); err != nil {
+		return def, err
 	}
 	return def, nil
 }
