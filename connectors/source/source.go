@@ -27,9 +27,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
-	"sync"
 	"time"
+
+	"github.com/kdaproject/kda/connectors/internal/registry"
 )
 
 // Message is one message read from a source.
@@ -108,46 +108,25 @@ type Connector struct {
 // Registry holds the source kinds an engine knows. It is safe for
 // concurrent use.
 type Registry struct {
-	mu    sync.RWMutex
-	kinds map[string]Connector
+	kinds registry.Kinds[Connector]
 }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{kinds: map[string]Connector{}} }
+func NewRegistry() *Registry { return &Registry{} }
 
 // Register adds a source kind; a kind can be registered once.
 func (r *Registry) Register(c Connector) error {
 	if c.Kind == "" || c.Open == nil {
 		return fmt.Errorf("register source %q: a kind and Open are required", c.Kind)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.kinds[c.Kind]; ok {
-		return fmt.Errorf("register source %q: already registered", c.Kind)
-	}
-	r.kinds[c.Kind] = c
-	return nil
+	return r.kinds.Add("source", c.Kind, c)
 }
 
 // Lookup finds a source kind.
-func (r *Registry) Lookup(kind string) (Connector, bool) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	c, ok := r.kinds[kind]
-	return c, ok
-}
+func (r *Registry) Lookup(kind string) (Connector, bool) { return r.kinds.Lookup(kind) }
 
 // Kinds lists the registered kinds, sorted.
-func (r *Registry) Kinds() []string {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	out := make([]string, 0, len(r.kinds))
-	for k := range r.kinds {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func (r *Registry) Kinds() []string { return r.kinds.Names() }
 
 // Open looks up kind and opens a source from config.
 func (r *Registry) Open(ctx context.Context, kind string, config json.RawMessage) (Source, error) {
