@@ -24,6 +24,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/kdaproject/kda/connectors/internal/registry"
@@ -69,6 +70,35 @@ type Permanent struct{ Err error }
 
 func (p *Permanent) Error() string { return "permanent: " + p.Err.Error() }
 func (p *Permanent) Unwrap() error { return p.Err }
+
+// RecordError is a record a sink refused, by its position in the batch.
+type RecordError struct {
+	Index int    // position in the records passed to Deliver
+	ID    string // Record.ID
+	Err   error
+}
+
+// RecordErrors lists the refused records of a batch of Total records. A
+// sink that checks every record before writing any returns it, wrapped in
+// a *Permanent, having written nothing: the records not listed can be
+// delivered again on their own.
+type RecordErrors struct {
+	Total   int
+	Records []RecordError
+}
+
+func (e *RecordErrors) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d of %d records refused", len(e.Records), e.Total)
+	for i, r := range e.Records {
+		if i == 3 {
+			fmt.Fprintf(&b, "; and %d more", len(e.Records)-3)
+			break
+		}
+		fmt.Fprintf(&b, "; record %d (%s): %v", r.Index, r.ID, r.Err)
+	}
+	return b.String()
+}
 
 // Connector declares a kind of destination: its name in configurations,
 // what its configuration looks like, and how to open it.

@@ -53,7 +53,7 @@
 // Bad records: every record of a batch is converted before anything is
 // written. If any record is not a JSON object, lacks a required field or
 // has a value its column cannot take, nothing is written and Deliver
-// returns a *delivery.Permanent wrapping a *RecordErrors that lists every
+// returns a *delivery.Permanent wrapping a *delivery.RecordErrors that lists every
 // refused record by its index and ID, so the worker sends the batch to
 // the error output (or, if it learns to, only the refused records, and
 // redelivers the others). Errors the server reports as data or constraint

@@ -211,34 +211,6 @@ func (k *Sink) keyNames() []string {
 	return out
 }
 
-// RecordError is a record a sink refused, by its position in the batch.
-type RecordError struct {
-	Index int    // position in the records passed to Deliver
-	ID    string // delivery.Record.ID
-	Err   error
-}
-
-// RecordErrors lists the refused records of a batch of Total records.
-// Deliver returns it, wrapped in a *delivery.Permanent, having written
-// nothing: the records not listed can be delivered again on their own.
-type RecordErrors struct {
-	Total   int
-	Records []RecordError
-}
-
-func (e *RecordErrors) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d of %d records refused", len(e.Records), e.Total)
-	for i, r := range e.Records {
-		if i == 3 {
-			fmt.Fprintf(&b, "; and %d more", len(e.Records)-3)
-			break
-		}
-		fmt.Fprintf(&b, "; record %d (%s): %v", r.Index, r.ID, r.Err)
-	}
-	return b.String()
-}
-
 // rows converts records to table rows, keeping the last record of each
 // key when there is one. Large batches are converted in parallel.
 func (k *Sink) rows(records []delivery.Record) ([][]any, error) {
@@ -262,7 +234,7 @@ func (k *Sink) rows(records []delivery.Record) ([][]any, error) {
 		wg.Wait()
 	}
 	out := make([][]any, 0, len(records))
-	var bad []RecordError
+	var bad []delivery.RecordError
 	var byKey map[string]int
 	if len(s.key) > 0 {
 		byKey = make(map[string]int, len(records))
@@ -270,7 +242,7 @@ func (k *Sink) rows(records []delivery.Record) ([][]any, error) {
 	for i, c := range conv {
 		switch {
 		case c.err != nil:
-			bad = append(bad, RecordError{i, records[i].ID, c.err})
+			bad = append(bad, delivery.RecordError{Index: i, ID: records[i].ID, Err: c.err})
 		case byKey != nil:
 			if j, ok := byKey[c.key]; ok {
 				out[j] = c.row // the last record of a key wins
@@ -283,7 +255,7 @@ func (k *Sink) rows(records []delivery.Record) ([][]any, error) {
 		}
 	}
 	if len(bad) > 0 {
-		return nil, &delivery.Permanent{Err: &RecordErrors{Total: len(records), Records: bad}}
+		return nil, &delivery.Permanent{Err: &delivery.RecordErrors{Total: len(records), Records: bad}}
 	}
 	return out, nil
 }

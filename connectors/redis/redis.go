@@ -41,7 +41,7 @@
 // Bad records: every record of a batch is checked before anything is
 // sent. If any record is not a JSON object, lacks a field a template or
 // the score needs, or has a score that is not a number, nothing is sent
-// and Deliver returns a *delivery.Permanent wrapping a *RecordErrors that
+// and Deliver returns a *delivery.Permanent wrapping a *delivery.RecordErrors that
 // lists every refused record by its index and ID. Errors Redis replies
 // with for a key of another type or missing permissions (WRONGTYPE,
 // NOAUTH, WRONGPASS, NOPERM) are Permanent for the batch; note that Redis
@@ -196,34 +196,6 @@ func Open(ctx context.Context, config json.RawMessage) (*Sink, error) {
 	return s, nil
 }
 
-// RecordError is a record a sink refused, by its position in the batch.
-type RecordError struct {
-	Index int    // position in the records passed to Deliver
-	ID    string // delivery.Record.ID
-	Err   error
-}
-
-// RecordErrors lists the refused records of a batch of Total records.
-// Deliver returns it, wrapped in a *delivery.Permanent, having sent
-// nothing: the records not listed can be delivered again on their own.
-type RecordErrors struct {
-	Total   int
-	Records []RecordError
-}
-
-func (e *RecordErrors) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d of %d records refused", len(e.Records), e.Total)
-	for i, r := range e.Records {
-		if i == 3 {
-			fmt.Fprintf(&b, "; and %d more", len(e.Records)-3)
-			break
-		}
-		fmt.Fprintf(&b, "; record %d (%s): %v", r.Index, r.ID, r.Err)
-	}
-	return b.String()
-}
-
 // op is one record made a sorted-set update.
 type op struct {
 	key, member string
@@ -268,17 +240,17 @@ func (s *Sink) Deliver(ctx context.Context, records []delivery.Record) error {
 		return nil
 	}
 	ops := make([]op, 0, len(records))
-	var bad []RecordError
+	var bad []delivery.RecordError
 	for i, r := range records {
 		o, err := s.op(r.Data)
 		if err != nil {
-			bad = append(bad, RecordError{i, r.ID, err})
+			bad = append(bad, delivery.RecordError{Index: i, ID: r.ID, Err: err})
 			continue
 		}
 		ops = append(ops, o)
 	}
 	if len(bad) > 0 {
-		return &delivery.Permanent{Err: fmt.Errorf("redis: %w", &RecordErrors{Total: len(records), Records: bad})}
+		return &delivery.Permanent{Err: fmt.Errorf("redis: %w", &delivery.RecordErrors{Total: len(records), Records: bad})}
 	}
 	var keys []string
 	seen := map[string]bool{}

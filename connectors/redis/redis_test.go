@@ -168,7 +168,7 @@ func TestRefusesABatchWithBadRecordsAndNamesThem(t *testing.T) {
 		`"AAPL"`,
 	))
 	var perm *delivery.Permanent
-	var rej *RecordErrors
+	var rej *delivery.RecordErrors
 	if !errors.As(err, &perm) || !errors.As(err, &rej) {
 		t.Fatalf("want a Permanent RecordErrors, got %v", err)
 	}
