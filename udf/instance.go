@@ -2,12 +2,8 @@ package udf
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"sync"
 	"time"
-
-	"github.com/dop251/goja"
 )
 
 // Instance is one runtime of a pool's script pinned to one owner, for code
@@ -48,18 +44,7 @@ func (in *Instance) Do(ctx context.Context, f func(rt *Runtime, fresh bool) erro
 	stopped := p.end(c)
 	in.rt = c.rt // nil when the runtime was discarded
 	if stopped != nil {
-		ie := &InterruptedError{Function: p.opts.Name, Cause: stopped}
-		switch stopped {
-		case ErrTimeout:
-			ie.Limit = p.opts.Limits.Timeout.String()
-		case ErrMemoryLimit:
-			ie.Limit = fmt.Sprintf("%d MiB", p.opts.Limits.MemoryLimit>>20)
-		}
-		var gi *goja.InterruptedError
-		if errors.As(err, &gi) {
-			ie.Stack = frames(&gi.Exception)
-		}
-		return ie
+		return p.interrupted(stopped, err)
 	}
 	return p.scriptError(err)
 }

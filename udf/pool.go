@@ -231,18 +231,7 @@ func (p *Pool) Do(ctx context.Context, f func(*Runtime) error) error {
 	err := p.run(c, f)
 	stopped := p.end(c)
 	if stopped != nil {
-		ie := &InterruptedError{Function: p.opts.Name, Cause: stopped}
-		switch stopped {
-		case ErrTimeout:
-			ie.Limit = p.opts.Limits.Timeout.String()
-		case ErrMemoryLimit:
-			ie.Limit = fmt.Sprintf("%d MiB", p.opts.Limits.MemoryLimit>>20)
-		}
-		var gi *goja.InterruptedError
-		if errors.As(err, &gi) {
-			ie.Stack = frames(&gi.Exception)
-		}
-		return ie
+		return p.interrupted(stopped, err)
 	}
 	if c.rt != nil {
 		select {
@@ -251,6 +240,23 @@ func (p *Pool) Do(ctx context.Context, f func(*Runtime) error) error {
 		}
 	}
 	return p.scriptError(err)
+}
+
+// interrupted is the error of a call its limits or its context stopped;
+// err is what the call returned.
+func (p *Pool) interrupted(stopped, err error) *InterruptedError {
+	ie := &InterruptedError{Function: p.opts.Name, Cause: stopped}
+	switch stopped {
+	case ErrTimeout:
+		ie.Limit = p.opts.Limits.Timeout.String()
+	case ErrMemoryLimit:
+		ie.Limit = fmt.Sprintf("%d MiB", p.opts.Limits.MemoryLimit>>20)
+	}
+	var gi *goja.InterruptedError
+	if errors.As(err, &gi) {
+		ie.Stack = frames(&gi.Exception)
+	}
+	return ie
 }
 
 // run makes the runtime if needed and calls f, turning panics into errors.
