@@ -1,10 +1,8 @@
 package restapi
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 
@@ -116,21 +114,9 @@ func (s *server) putDeliveryRecords(w http.ResponseWriter, r *http.Request) {
 	}
 	recs := make([]delivery.PutInput, len(in.Records))
 	for i, rec := range in.Records {
-		at := fmt.Sprintf("records[%d]", i)
-		if (rec.Data == nil) == (rec.DataBase64 == nil) {
-			writeError(w, http.StatusBadRequest, store.CodeInvalidArgument, at+": set exactly one of data (text) and dataBase64")
+		data, ok := recordData(w, i, rec)
+		if !ok {
 			return
-		}
-		var data []byte
-		if rec.Data != nil {
-			data = []byte(*rec.Data)
-		} else {
-			b, err := base64.StdEncoding.DecodeString(*rec.DataBase64)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, store.CodeInvalidArgument, at+".dataBase64: not standard base64: "+err.Error())
-				return
-			}
-			data = b
 		}
 		recs[i] = delivery.PutInput{Data: data, PartitionKey: rec.PartitionKey}
 	}

@@ -169,6 +169,25 @@ type putRecord struct {
 	DataBase64      *string `json:"dataBase64,omitempty"`
 }
 
+// recordData is record i's bytes, from data (text) or dataBase64; a
+// record with neither or both, or bad base64, is answered 400 here.
+func recordData(w http.ResponseWriter, i int, rec putRecord) ([]byte, bool) {
+	at := fmt.Sprintf("records[%d]", i)
+	if (rec.Data == nil) == (rec.DataBase64 == nil) {
+		writeError(w, http.StatusBadRequest, store.CodeInvalidArgument, at+": set exactly one of data (text) and dataBase64")
+		return nil, false
+	}
+	if rec.Data != nil {
+		return []byte(*rec.Data), true
+	}
+	b, err := base64.StdEncoding.DecodeString(*rec.DataBase64)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, store.CodeInvalidArgument, at+".dataBase64: not standard base64: "+err.Error())
+		return nil, false
+	}
+	return b, true
+}
+
 // putResult is one record's outcome, in request order.
 type putResult struct {
 	ShardID        string `json:"shardId,omitempty"`
@@ -189,21 +208,9 @@ func (s *server) putRecords(w http.ResponseWriter, r *http.Request) {
 	}
 	recs := make([]store.PutRecordInput, len(in.Records))
 	for i, rec := range in.Records {
-		at := fmt.Sprintf("records[%d]", i)
-		if (rec.Data == nil) == (rec.DataBase64 == nil) {
-			writeError(w, http.StatusBadRequest, store.CodeInvalidArgument, at+": set exactly one of data (text) and dataBase64")
+		data, ok := recordData(w, i, rec)
+		if !ok {
 			return
-		}
-		var data []byte
-		if rec.Data != nil {
-			data = []byte(*rec.Data)
-		} else {
-			b, err := base64.StdEncoding.DecodeString(*rec.DataBase64)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, store.CodeInvalidArgument, at+".dataBase64: not standard base64: "+err.Error())
-				return
-			}
-			data = b
 		}
 		recs[i] = store.PutRecordInput{PartitionKey: rec.PartitionKey, ExplicitHashKey: rec.ExplicitHashKey, Data: data}
 	}
