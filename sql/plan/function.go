@@ -215,20 +215,10 @@ func (f *sqlFunction) check(args []types.Type) (types.Type, error) {
 
 // eval computes the function for n rows from its argument arrays.
 func (f *sqlFunction) eval(ec *expr.EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
-	cols := make([]arrow.Array, len(args))
-	defer func() {
-		for _, c := range cols {
-			if c != nil {
-				c.Release()
-			}
-		}
-	}()
-	for i, a := range args {
-		c, err := f.argument(ec, i, a)
-		if err != nil {
-			return nil, err
-		}
-		cols[i] = c
+	cols, err := f.arguments(ec, args)
+	defer releaseArrays(cols)
+	if err != nil {
+		return nil, err
 	}
 	rec := array.NewRecord(f.params.Arrow(), cols, int64(n))
 	defer rec.Release()
@@ -254,6 +244,28 @@ func (f *sqlFunction) eval(ec *expr.EvalContext, args []arrow.Array, n int) (arr
 	}
 	defer out.Release()
 	return withNulls(ec.Mem, out, nullIn), nil
+}
+
+// arguments converts every argument with argument. The caller releases
+// the arrays (with releaseArrays), also after an error.
+func (f *sqlFunction) arguments(ec *expr.EvalContext, args []arrow.Array) ([]arrow.Array, error) {
+	cols := make([]arrow.Array, len(args))
+	for i, a := range args {
+		c, err := f.argument(ec, i, a)
+		if err != nil {
+			return cols, err
+		}
+		cols[i] = c
+	}
+	return cols, nil
+}
+
+func releaseArrays(as []arrow.Array) {
+	for _, a := range as {
+		if a != nil {
+			a.Release()
+		}
+	}
 }
 
 // argument converts argument i to its parameter's Arrow type: a NULL

@@ -73,20 +73,10 @@ func (p *planner) createJSFunction(s *dialect.CreateFunction, f *sqlFunction) er
 
 // eval converts the arguments to the declared types and runs the batch.
 func (f *jsFunction) eval(ec *expr.EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
-	cols := make([]arrow.Array, len(args))
-	defer func() {
-		for _, c := range cols {
-			if c != nil {
-				c.Release()
-			}
-		}
-	}()
-	for i, a := range args {
-		c, err := f.argument(ec, i, a)
-		if err != nil {
-			return nil, err
-		}
-		cols[i] = c
+	cols, err := f.arguments(ec, args)
+	defer releaseArrays(cols)
+	if err != nil {
+		return nil, err
 	}
 	return f.scalar.Eval(context.Background(), ec.Mem, cols, n, func(row int, msg, stack string) {
 		if stack != "" {
