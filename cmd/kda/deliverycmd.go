@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -51,15 +50,9 @@ See docs/delivery.md for every destination.`,
 			Example: "  kda delivery create trades-lake.yaml --endpoint http://127.0.0.1:4567",
 			Args:    exactArgs("FILE"),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				var body []byte
-				var err error
-				if args[0] == "-" {
-					body, err = io.ReadAll(a.stdin)
-				} else {
-					body, err = os.ReadFile(args[0])
-				}
+				body, err := readInput(a.stdin, args[0], "delivery stream definition")
 				if err != nil {
-					return fmt.Errorf("read delivery stream definition: %w", err)
+					return err
 				}
 				var d delivery.Description
 				if err := a.appCall(cmd.Context(), "create delivery stream", http.MethodPost, deliveriesPath, body, &d); err != nil {

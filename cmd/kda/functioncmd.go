@@ -3,10 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -44,15 +42,9 @@ application or another function needs cannot be deleted.`,
 			Example: "  kda function create udfs.sql --endpoint http://127.0.0.1:4567",
 			Args:    exactArgs("FILE.sql"),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				var sql []byte
-				var err error
-				if args[0] == "-" {
-					sql, err = io.ReadAll(a.stdin)
-				} else {
-					sql, err = os.ReadFile(args[0])
-				}
+				sql, err := readInput(a.stdin, args[0], "functions")
 				if err != nil {
-					return fmt.Errorf("read functions: %w", err)
+					return err
 				}
 				body, err := json.Marshal(map[string]string{"sql": string(sql)})
 				if err != nil {

@@ -175,7 +175,7 @@ func (a *app) loadDefinition(args []string, f runFlags) (kdaapp.Definition, []by
 	var data []byte
 	if f.input != "" {
 		var err error
-		if data, err = readInput(a.stdin, f.input); err != nil {
+		if data, err = readInput(a.stdin, f.input, "--input"); err != nil {
 			return def, nil, err
 		}
 	}
@@ -193,7 +193,9 @@ func (a *app) loadDefinition(args []string, f runFlags) (kdaapp.Definition, []by
 	return def.WithDefaults(), data, nil
 }
 
-func readInput(stdin io.Reader, path string) ([]byte, error) {
+// readInput reads the file at path, or standard input when path is "-";
+// what names the file in errors ("--input", "functions").
+func readInput(stdin io.Reader, path, what string) ([]byte, error) {
 	if path == "-" {
 		b, err := io.ReadAll(stdin)
 		if err != nil {
@@ -203,7 +205,7 @@ func readInput(stdin io.Reader, path string) ([]byte, error) {
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read --input: %w", err)
+		return nil, fmt.Errorf("read %s: %w", what, err)
 	}
 	return b, nil
 }
