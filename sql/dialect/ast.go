@@ -68,6 +68,9 @@ type CreateFunction struct {
 	BodyExpr               sqlparser.Expr
 	Deterministic          bool
 	ReturnsNullOnNullInput bool
+	// BodyPos is where a JAVASCRIPT Body starts in the source, to place
+	// the script's own positions (syntax errors) in the SQL text.
+	BodyPos Pos
 	// Locations maps BodyExpr's nodes back to the source.
 	Locations
 }

@@ -470,6 +470,10 @@ func (p *parser) createFunction(start token, orReplace bool) (Statement, error) 
 			return nil, p.errAt(t, "a LANGUAGE SQL function takes its body as RETURN <expression>")
 		}
 		f.Body = body.val
+		f.BodyPos = p.li.pos(body.start + 1) // after the quote
+		if body.kind == tkDollar {
+			f.BodyPos = p.li.pos(body.start + 2) // after $$
+		}
 		if t := p.peek(); t.kind != tkEOF {
 			return nil, p.errAt(t, "unexpected %s after the function body", describe(t))
 		}

@@ -146,7 +146,7 @@ func (p *planner) createAggregateFunction(s *dialect.CreateAggregateFunction) er
 	if err != nil {
 		var se *udf.SyntaxError
 		if errors.As(err, &se) {
-			return p.errAt(aggBodyPos(s.BodyPos, s.Body, se.Line, se.Column), "aggregate function %s: JavaScript syntax error (script line %d, column %d): %s",
+			return p.errAt(scriptPos(s.BodyPos, s.Body, se.Line, se.Column), "aggregate function %s: JavaScript syntax error (script line %d, column %d): %s",
 				quoteName(s.Name), se.Line, se.Column, se.Message)
 		}
 		return p.errAt(s.BodyPos, "aggregate function %s: %s", quoteName(s.Name), strings.TrimPrefix(err.Error(), name+": "))
@@ -159,9 +159,10 @@ func (p *planner) createAggregateFunction(s *dialect.CreateAggregateFunction) er
 	return nil
 }
 
-// aggBodyPos is the source position of line, col (from 1) of body, which
-// starts at start.
-func aggBodyPos(start dialect.Pos, body string, line, col int) dialect.Pos {
+// scriptPos is the source position of line, col (from 1) of a JavaScript
+// body that starts at start: where the script's own positions (syntax
+// errors) lie in the SQL text. Functions and aggregates share it.
+func scriptPos(start dialect.Pos, body string, line, col int) dialect.Pos {
 	off, l := 0, 1
 	for l < line {
 		i := strings.IndexByte(body[off:], '\n')

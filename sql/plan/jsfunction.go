@@ -48,7 +48,7 @@ func (p *planner) createJSFunction(s *dialect.CreateFunction, f *sqlFunction) er
 	if err != nil {
 		var se *udf.SyntaxError
 		if errors.As(err, &se) {
-			return p.errAt(p.bodyPos(s, se.Line, se.Column), "function %s: JavaScript syntax error (script line %d, column %d): %s",
+			return p.errAt(scriptPos(s.BodyPos, s.Body, se.Line, se.Column), "function %s: JavaScript syntax error (script line %d, column %d): %s",
 				quoteName(s.Name), se.Line, se.Column, se.Message)
 		}
 		return p.errAt(s.Pos, "function %s: %v", quoteName(s.Name), err)
@@ -85,51 +85,4 @@ func (f *jsFunction) eval(ec *expr.EvalContext, args []arrow.Array, n int) (arro
 			ec.Errors.Add(row, "JAVASCRIPT", "%s: %s", f.name, msg)
 		}
 	})
-}
-
-// bodyPos maps a position in a function's script to the SQL text, finding
-// the script after the statement's start. A script whose quotes were
-// doubled inside single quotes cannot always be found verbatim: then the statement's own
-// position stands in.
-func (p *planner) bodyPos(s *dialect.CreateFunction, line, col int) dialect.Pos {
-	src := p.prog.Source
-	if s.Pos.Offset < 0 || s.Pos.Offset > len(src) || s.Body == "" {
-		return s.Pos
-	}
-	at := strings.Index(src[s.Pos.Offset:], s.Body)
-	if at < 0 {
-		return s.Pos
-	}
-	off := s.Pos.Offset + at
-	// Walk the script to (line, col), counting columns in characters as
-	// the JavaScript parser does.
-	l, c := 1, 1
-	for _, r := range s.Body {
-		if l == line && c == col {
-			break
-		}
-		off += len(string(r))
-		if r == '\n' {
-			l, c = l+1, 1
-		} else {
-			c++
-		}
-	}
-	return posAt(src, off)
-}
-
-// posAt is the line and column of a byte offset in src.
-func posAt(src string, off int) dialect.Pos {
-	line, col := 1, 1
-	for i, r := range src {
-		if i >= off {
-			break
-		}
-		if r == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
-		}
-	}
-	return dialect.Pos{Offset: off, Line: line, Col: col}
 }
