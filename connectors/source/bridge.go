@@ -134,10 +134,24 @@ var namePattern = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,128}$`)
 // committed are therefore polled again, and messages committed are never
 // polled again.
 //
+// A source that implements Committer is told, after each commit returned
+// success, the positions that commit wrote, so it learns what is durable
+// without guessing from the order of calls. The hook is outside the
+// argument: it runs only after the atomic write, it never changes P, and
+// an error from it is handled like a poll error (read P back, seek). A
+// commit whose outcome is unknown is not reported; the next Seek, with P
+// read back from the store, tells the source instead.
+//
 // Preconditions: one bridge per name runs at a time against a store (the
 // engine starts one per application source), nothing else writes
 // StateKey(name), and the source honours Seek (Kafka does, by offset, as
-// long as retention has not deleted the messages after P).
+// long as retention has not deleted the messages after P; JetStream does,
+// by stream sequence). A source that cannot seek back breaks the last
+// precondition and gets at least once instead: MQTT returns again from
+// memory what it still holds and relies on the broker to send again what
+// it did not acknowledge (it acknowledges in Committed), so a message
+// committed but not yet acknowledged when the connection or kda goes
+// down is copied twice; see the MQTT source.
 type Bridge struct {
 	st     Store
 	name   string
@@ -191,7 +205,8 @@ func (b *Bridge) Start() error {
 	return nil
 }
 
-// Close stops copying, waits for an in-flight commit to finish, and closes
+// Close stops copying, waits for an in-flight commit to finish (and for
+// the Committed call that reports it to a Committer), and closes
 // the source. Everything committed stays committed; a restarted bridge
 // continues after it.
 func (b *Bridge) Close() error {
@@ -277,16 +292,17 @@ func (b *Bridge) run(ctx context.Context) {
 		if len(msgs) == 0 {
 			continue
 		}
-		if pos, err = b.commit(pos, msgs); err != nil {
+		if pos, err = b.commit(ctx, pos, msgs); err != nil {
 			fail(err)
 		}
 	}
 }
 
 // commit writes msgs in transactions of at most MaxBatch records, each
-// with the positions after its last message, and returns the positions
-// committed.
-func (b *Bridge) commit(pos Positions, msgs []Message) (Positions, error) {
+// with the positions after its last message, tells a Committer source
+// after each, and returns the positions committed.
+func (b *Bridge) commit(ctx context.Context, pos Positions, msgs []Message) (Positions, error) {
+	committer, _ := b.src.(Committer)
 	for len(msgs) > 0 {
 		n := min(len(msgs), b.opts.MaxBatch)
 		next := pos.Clone()
@@ -322,6 +338,11 @@ func (b *Bridge) commit(pos Positions, msgs []Message) (Positions, error) {
 			b.stats.LastError = ""
 			b.stats.Positions = next.Clone()
 			b.mu.Unlock()
+			if committer != nil {
+				if err := committer.Committed(ctx, next.Clone()); err != nil {
+					return nil, fmt.Errorf("source %s: after committing up to %v: %w", b.name, next, err)
+				}
+			}
 		}
 		if tooBig != nil {
 			return nil, tooBig

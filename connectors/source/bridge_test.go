@@ -374,3 +374,72 @@ func TestRegistryOpensRegisteredKindsOnly(t *testing.T) {
 		t.Fatalf("unknown kind: %v", err)
 	}
 }
+
+// committingSource is a fakeSource that records what the bridge reports
+// as committed, checking each report against the store, and can fail
+// some reports.
+type committingSource struct {
+	*fakeSource
+	st        *store.Store
+	reports   atomic.Int64
+	fail      func(n int64) bool
+	mu        sync.Mutex
+	last      Positions
+	notStored []string // reports whose positions were not the saved ones
+}
+
+func (c *committingSource) Committed(ctx context.Context, p Positions) error {
+	n := c.reports.Add(1)
+	saved, err := SavedPositions(c.st, "committed-in")
+	c.mu.Lock()
+	if err != nil || fmt.Sprint(saved) != fmt.Sprint(p) {
+		c.notStored = append(c.notStored, fmt.Sprintf("report %d: %v, saved %v (%v)", n, p, saved, err))
+	}
+	c.last = p
+	p["a"] = "mutated by the source" // the bridge must have passed a copy
+	c.mu.Unlock()
+	if c.fail != nil && c.fail(n) {
+		return errors.New("injected Committed failure")
+	}
+	return nil
+}
+
+func TestBridgeReportsEachDurableCommitToACommitterAndNoFailedOne(t *testing.T) {
+	st := openStore(t, t.TempDir(), "s", 1)
+	// Every 3rd commit is written and then fails: its outcome is unknown
+	// to the bridge, so it must not be reported; every 4th report fails,
+	// which makes the bridge seek again without duplicating anything.
+	fs := &flakyStore{Store: st, failAfter: 3}
+	src := &committingSource{fakeSource: newFake(map[string]int{"a": 30, "b": 12}), st: st}
+	src.fail = func(n int64) bool { return n%4 == 0 }
+	b, err := NewBridge(fs, "committed-in", src, "s", Options{MaxBatch: 2, MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	waitFor(t, "every message", func() bool {
+		p := b.Stats().Positions
+		return p["a"] == "29" && p["b"] == "11"
+	})
+	b.Close()
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if len(src.notStored) > 0 {
+		t.Fatalf("reported positions that were not the saved ones:\n%s", strings.Join(src.notStored, "\n"))
+	}
+	// One report per commit that returned success; the last names the
+	// final positions.
+	if n := src.reports.Load(); n == 0 || n != fs.n.Load()-fs.failedAfter.Load() {
+		t.Fatalf("%d reports for %d commits of which %d failed after the write: want one per successful commit", n, fs.n.Load(), fs.failedAfter.Load())
+	}
+	if src.last["b"] != "11" {
+		t.Fatalf("last report %v, want the final positions", src.last)
+	}
+	if s := b.Stats(); s.Errors < fs.failedAfter.Load()+src.reports.Load()/4 || fs.failedAfter.Load() == 0 {
+		t.Fatalf("stats %+v: want every injected failure counted", s)
+	}
+	checkExactlyOnce(t, readStream(t, st, "s"), map[string]int{"a": 30, "b": 12})
+}

@@ -8,6 +8,8 @@
 // Data flow:
 //
 //	external system ──Poll──▶ Bridge ──store.Commit(records + positions)──▶ kda stream ──▶ applications
+//	      ▲                     │
+//	      └────Committed────────┘ (optional: acknowledge what is durable)
 //
 // Exactly once into the stream: every commit of the bridge is ONE atomic
 // store transaction holding both the copied records and the source
@@ -70,8 +72,9 @@ type Source interface {
 	// Seek makes the next Poll return, for every partition, the messages
 	// after the given position, and for partitions not in from, the
 	// messages from the configured start. The bridge calls it before the
-	// first Poll and again after every error, so it must discard anything
-	// read ahead and not yet returned, and may reconnect.
+	// first Poll and again after every error, always with positions read
+	// back from the store (so durably committed), so it must discard
+	// anything read ahead and not yet returned, and may reconnect.
 	Seek(ctx context.Context, from Positions) error
 	// Poll waits for messages (up to a short, source-chosen time, so an
 	// empty result is normal) and returns them, in order within each
@@ -81,6 +84,32 @@ type Source interface {
 	Poll(ctx context.Context) ([]Message, error)
 	// Close releases the source's connections.
 	Close() error
+}
+
+// Committer is implemented by sources that must act once messages are
+// durably in the stream, typically a source that cannot seek back and so
+// acknowledges a message to its broker only when kda can no longer lose
+// it (MQTT). Sources that seek (Kafka, JetStream) need not implement it.
+type Committer interface {
+	// Committed tells the source that the messages up to p are durably
+	// committed to the stream. p is the whole set of positions that the
+	// commit saved (a copy), not only the partitions it moved. The bridge
+	// calls it from its goroutine, never concurrently with Seek or Poll,
+	// after every successful commit (a large poll may be committed in
+	// several transactions and reported after each) and before it polls
+	// again. It is also called when the bridge is closing and ctx is
+	// already done, since the commit is durable anyway; a source should
+	// do its (cheap) acknowledging then too.
+	//
+	// A commit whose outcome is unknown (it failed, possibly after being
+	// written) is not reported; the bridge instead seeks to the positions
+	// it reads back from the store, and those are durable too, so a
+	// Committer may treat the positions given to Seek as committed.
+	//
+	// An error does not undo the commit: the bridge counts and logs it,
+	// backs off and seeks again to the saved positions, as after a poll
+	// error.
+	Committed(ctx context.Context, p Positions) error
 }
 
 // Lagger is implemented by sources that know how far behind the end of
