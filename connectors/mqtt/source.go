@@ -75,25 +75,42 @@ func SourceConnector() source.Connector {
 //     default paho sends the PUBACK/PUBREC as soon as the message handler
 //     returns, that is on receipt into memory, so a crash loses whatever
 //     was received but not yet committed. Here a message is acknowledged
-//     only once the bridge committed it to the kda stream.
+//     only once the bridge committed it durably to the kda stream: the
+//     source implements source.Committer, and the bridge calls Committed
+//     right after each store commit with the positions it saved. Seek,
+//     whose positions the bridge reads back from the store, acknowledges
+//     up to them too (that covers a commit that was written but reported
+//     failed). Acknowledgements go out in the order the messages came,
+//     as MQTT requires.
 //
-// The source.Source interface has no "committed" call, so the source
-// reads commits from the bridge's protocol: the Bridge polls again only
-// after it committed every message of the previous Poll, and after any
-// failure it calls Seek with the positions read back from the store. So
-// Poll acknowledges the previous Poll's messages, and Seek acknowledges
-// those up to the saved position and returns the others (and everything
-// still buffered) again, in order, from the next Poll. A position is a
-// count of the messages copied in the session (partition = clientId),
-// continued across restarts from the saved one.
+// A position is a count of the messages copied in the session (partition
+// = clientId), continued across restarts from the saved one. When the
+// bridge seeks on a live connection (after a failed commit), the source
+// returns again, in order, the messages it returned but that were not
+// committed, then whatever it still buffers; the broker would not send
+// them again on the same connection.
 //
-// The gap, where a message can be copied twice: a message committed but
-// not yet acknowledged when kda stops (a crash, or a Close between the
-// commit and the next Poll) or when the connection drops is sent again by
-// the broker and copied again: at most the messages of one Poll, which
-// the broker's in-flight window bounds (max_inflight_messages, 20 in
-// Mosquitto). Messages the source buffered but never committed are not
-// lost: they were not acknowledged, so the broker sends them again.
+// So the guarantee is at least once, in the broker's order per topic:
+//
+//   - Nothing the broker delivered is lost by kda: a message is
+//     acknowledged only after it is durable in the stream, so if kda
+//     crashes, is closed, or loses the connection before that, the broker
+//     still holds it and sends it again on the next connection.
+//   - A message is copied twice only if it was committed but its
+//     acknowledgement did not reach the broker: kda crashed between the
+//     store commit and the PUBACK, or the connection dropped (or the
+//     PUBACK was lost on it) in that window. The broker then sends it
+//     again, flagged DUP, and it gets a new position and a second record.
+//     At most the messages in flight at that moment are duplicated, which
+//     the broker's in-flight window bounds (max_inflight_messages, 20 in
+//     Mosquitto). A clean Close acknowledges everything committed before
+//     it disconnects, so a planned restart copies nothing twice.
+//   - Order: the first copies of a topic's messages are in the order the
+//     broker delivered them (for QoS 1 and 2 from one publisher, the
+//     order of publication). A duplicate repeats a stretch already copied
+//     right after a reconnection: committed m1..m10 with m6 onwards not
+//     acknowledged, then a connection drop, gives m1..m10 m6..m10 m11...
+//
 // Messages are lost only where the broker drops them: QoS 0 publications
 // (delivered at QoS 0 whatever the subscription's QoS, never
 // acknowledged, not queued while kda is away), queued messages beyond the
@@ -131,8 +148,9 @@ type Source struct {
 }
 
 type inMsg struct {
-	m  paho.Message
-	at time.Time
+	m   paho.Message
+	at  time.Time
+	pos uint64 // the position Poll gave it; 0 while buffered
 }
 
 // OpenSource validates a configuration and returns a source; it does not
@@ -218,28 +236,21 @@ func validFilter(f string) error {
 	return nil
 }
 
-// Seek acknowledges the messages committed up to from's position and
-// makes the next Poll return the others again, or, when the connection
-// is gone, reconnects (the broker sends again what was not acknowledged).
+// Seek acknowledges the messages committed up to from's position (the
+// bridge reads it back from the store, so it is durable) and makes the
+// next Poll return the others again, or, when the connection is gone,
+// reconnects (the broker sends again what was not acknowledged).
 func (s *Source) Seek(ctx context.Context, from source.Positions) error {
-	var committed uint64
-	if pos, ok := from[s.clientID]; ok {
-		n, err := strconv.ParseUint(pos, 10, 64)
-		if err != nil {
-			return fmt.Errorf("mqtt: saved position %q of session %s is not a message count", pos, s.clientID)
-		}
-		committed = n
+	committed, _, err := s.position(from)
+	if err != nil {
+		return err
 	}
 	s.mu.Lock()
 	if s.client != nil && s.lost == nil && s.client.IsConnectionOpen() {
-		first := s.next - uint64(len(s.pending)) // position of pending[0]
-		var done, again []inMsg
-		for i, m := range s.pending {
-			if first+uint64(i) <= committed {
-				done = append(done, m)
-			} else {
-				again = append(again, m)
-			}
+		done := s.takeCommitted(committed)
+		again := s.pending
+		for i := range again {
+			again[i].pos = 0
 		}
 		s.buf = append(again, s.buf...)
 		s.pending = nil
@@ -328,20 +339,58 @@ func (s *Source) receive(gen int, m paho.Message) {
 	}
 }
 
-// Poll acknowledges the messages the previous Poll returned (the bridge
-// committed them before polling again) and returns those received since,
-// waiting up to a second for one.
+// Committed implements source.Committer: it acknowledges the messages
+// the bridge committed durably, up to p's position, so the broker
+// forgets them only now.
+func (s *Source) Committed(_ context.Context, p source.Positions) error {
+	committed, ok, err := s.position(p)
+	if err != nil || !ok {
+		return err
+	}
+	s.mu.Lock()
+	done := s.takeCommitted(committed)
+	s.mu.Unlock()
+	ack(done)
+	return nil
+}
+
+// position reads the session's position (a message count) in p, and
+// whether it is there.
+func (s *Source) position(p source.Positions) (uint64, bool, error) {
+	pos, ok := p[s.clientID]
+	if !ok {
+		return 0, false, nil
+	}
+	n, err := strconv.ParseUint(pos, 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("mqtt: saved position %q of session %s is not a message count", pos, s.clientID)
+	}
+	return n, true, nil
+}
+
+// takeCommitted removes from pending and returns the messages at
+// positions up to committed. Call it holding s.mu.
+func (s *Source) takeCommitted(committed uint64) []inMsg {
+	i := 0
+	for i < len(s.pending) && s.pending[i].pos <= committed {
+		i++
+	}
+	done := append([]inMsg(nil), s.pending[:i]...)
+	s.pending = append([]inMsg(nil), s.pending[i:]...)
+	return done
+}
+
+// Poll returns the messages received since the previous Poll, waiting up
+// to a second for one. It acknowledges nothing: Committed does, once the
+// bridge committed them.
 func (s *Source) Poll(ctx context.Context) ([]source.Message, error) {
 	s.mu.Lock()
 	if s.client == nil {
 		s.mu.Unlock()
 		return nil, errors.New("mqtt: Poll before Seek")
 	}
-	done := s.pending
-	s.pending = nil
 	empty := len(s.buf) == 0
 	s.mu.Unlock()
-	ack(done)
 	if empty {
 		t := time.NewTimer(sourcePollWait)
 		select {
@@ -358,7 +407,9 @@ func (s *Source) Poll(ctx context.Context) ([]source.Message, error) {
 	}
 	n := min(len(s.buf), sourceMaxPoll)
 	out := make([]source.Message, n)
-	for i, m := range s.buf[:n] {
+	for i := range s.buf[:n] {
+		s.buf[i].pos = s.next
+		m := s.buf[i]
 		out[i] = source.Message{
 			Key:       []byte(m.m.Topic()),
 			Value:     m.m.Payload(),
