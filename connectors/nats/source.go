@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	natsgo "github.com/nats-io/nats.go"
@@ -72,7 +73,10 @@ func SourceConnector() source.Connector {
 // and by the server after a minute of inactivity) that delivers from the
 // saved sequence + 1. The consumer sequence of every message is checked:
 // a gap (a pull response lost on the way) is an error, and the bridge
-// seeks again to what it committed, so nothing is skipped.
+// seeks again to what it committed, so nothing is skipped. Since the
+// consumer acknowledges nothing, the server forgets nothing on kda's
+// behalf, and the source needs no source.Committer: the saved sequence
+// is the whole of its state.
 //
 // "new" is resolved to the stream's last sequence + 1 when the bridge
 // first seeks, so a re-seek after an error does not skip messages; after a
@@ -95,6 +99,7 @@ type Source struct {
 	resolved uint64 // "new" resolved at the first Seek, 0 before
 
 	nc       *natsgo.Conn
+	closed   chan struct{} // closed when nc is
 	js       jetstream.JetStream
 	cons     jetstream.Consumer
 	consName string
@@ -232,10 +237,14 @@ func (s *Source) connect() error {
 		return nil
 	}
 	s.disconnect()
+	closed, once := make(chan struct{}), new(sync.Once)
 	nc, err := natsgo.Connect(s.url,
 		natsgo.Name("kda source"),
 		natsgo.Timeout(s.timeout),
 		natsgo.NoReconnect(),
+		// A lost connection ends a waiting fetch at once, not when its
+		// wait runs out.
+		natsgo.ClosedHandler(func(*natsgo.Conn) { once.Do(func() { close(closed) }) }),
 	)
 	if err != nil {
 		return fmt.Errorf("nats: connect to %s: %w", s.url, err)
@@ -245,30 +254,75 @@ func (s *Source) connect() error {
 		nc.Close()
 		return fmt.Errorf("nats: jetstream: %w", err)
 	}
-	s.nc, s.js = nc, js
+	s.nc, s.js, s.closed = nc, js, closed
 	return nil
 }
 
-// Poll returns the messages the consumer delivers within about a second.
+// Poll returns the messages the consumer has ready, or, when it has
+// none, waits up to a second for the first and returns it with those that
+// came with it. It returns as soon as it has messages: a fetch for a full
+// batch would wait out its whole expiry whenever fewer are pending.
 func (s *Source) Poll(ctx context.Context) ([]source.Message, error) {
 	if s.cons == nil {
 		return nil, errors.New("nats: Poll before Seek")
 	}
-	pctx, cancel := context.WithTimeout(ctx, sourcePollWait)
-	defer cancel()
-	batch, err := s.cons.Fetch(sourceMaxPoll, jetstream.FetchContext(pctx))
+	out, pending, err := s.fetch(ctx, sourceMaxPoll, false)
+	if err == nil && len(out) == 0 {
+		// Nothing ready: wait for one message, then take what followed it.
+		out, pending, err = s.fetch(ctx, 1, true)
+		if err == nil && len(out) == 1 {
+			var more []source.Message
+			var p uint64
+			if more, p, err = s.fetch(ctx, sourceMaxPoll-1, false); len(more) > 0 {
+				out, pending = append(out, more...), p
+			}
+		}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("nats: fetch from stream %s: %w", s.stream, err)
+		return nil, err
+	}
+	if s.nc == nil || !s.nc.IsConnected() {
+		return nil, fmt.Errorf("nats: connection to %s lost", s.url)
+	}
+	// A fetch that ran its full wait and got nothing means nothing was
+	// pending.
+	s.lag, s.lagKnown = int64(pending), true
+	return out, nil
+}
+
+// fetch pulls up to n messages: those ready now, or, if wait is set, those
+// arriving within sourcePollWait. It checks that consumer sequences follow
+// on from the last message polled, and returns the consumer's pending
+// count after the last message (0 if none came).
+func (s *Source) fetch(ctx context.Context, n int, wait bool) ([]source.Message, uint64, error) {
+	var batch jetstream.MessageBatch
+	var err error
+	if wait {
+		pctx, cancel := context.WithTimeout(ctx, sourcePollWait)
+		defer cancel()
+		go func(closed <-chan struct{}) {
+			select {
+			case <-closed:
+				cancel()
+			case <-pctx.Done():
+			}
+		}(s.closed)
+		batch, err = s.cons.Fetch(n, jetstream.FetchContext(pctx))
+	} else {
+		batch, err = s.cons.FetchNoWait(n)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("nats: fetch from stream %s: %w", s.stream, err)
 	}
 	var out []source.Message
 	var pending uint64
 	for m := range batch.Messages() {
 		meta, err := m.Metadata()
 		if err != nil {
-			return nil, fmt.Errorf("nats: message of stream %s without JetStream metadata: %w", s.stream, err)
+			return nil, 0, fmt.Errorf("nats: message of stream %s without JetStream metadata: %w", s.stream, err)
 		}
 		if meta.Sequence.Consumer != s.lastCons+1 {
-			return nil, fmt.Errorf("nats: stream %s: consumer sequence %d after %d: a delivery was lost; seeking again", s.stream, meta.Sequence.Consumer, s.lastCons)
+			return nil, 0, fmt.Errorf("nats: stream %s: consumer sequence %d after %d: a delivery was lost; seeking again", s.stream, meta.Sequence.Consumer, s.lastCons)
 		}
 		s.lastCons = meta.Sequence.Consumer
 		key := []byte(m.Subject())
@@ -287,14 +341,9 @@ func (s *Source) Poll(ctx context.Context) ([]source.Message, error) {
 		pending = meta.NumPending
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, natsgo.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-		return nil, fmt.Errorf("nats: fetch from stream %s: %w", s.stream, err)
+		return nil, 0, fmt.Errorf("nats: fetch from stream %s: %w", s.stream, err)
 	}
-	if s.nc == nil || !s.nc.IsConnected() {
-		return nil, fmt.Errorf("nats: connection to %s lost", s.url)
-	}
-	// An empty fetch that ran its full wait means nothing was pending.
-	s.lag, s.lagKnown = int64(pending), true
-	return out, nil
+	return out, pending, nil
 }
 
 // Lag implements source.Lagger.
@@ -315,7 +364,7 @@ func (s *Source) disconnect() {
 	if s.nc != nil {
 		s.nc.Close()
 	}
-	s.nc, s.js, s.cons, s.consName = nil, nil, nil, ""
+	s.nc, s.js, s.closed, s.cons, s.consName = nil, nil, nil, nil, ""
 }
 
 // Close deletes the consumer and closes the connection.
