@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kdaproject/kda/connectors/delivery"
 )
@@ -61,6 +62,7 @@ See docs/delivery.md for every destination.`,
 				return a.printDelivery(d)
 			},
 		},
+		newDeliveryUpdateCmd(a),
 		&cobra.Command{
 			Use:   "list",
 			Short: "List delivery streams",
@@ -111,6 +113,50 @@ See docs/delivery.md for every destination.`,
 	return cmd
 }
 
+func newDeliveryUpdateCmd(a *app) *cobra.Command {
+	var version string
+	cmd := &cobra.Command{
+		Use:   "update FILE",
+		Short: "Give a delivery stream a new destination from a definition file; what it has not delivered yet goes to the new one",
+		Long: `Replace the destination of the delivery stream the definition file names
+(JSON or YAML, as for create; - reads standard input). Records the stream
+holds but has not delivered yet are delivered to the new destination, in
+order; the version goes up by one. With --version the update fails if the
+stream is no longer at that version (someone else changed it).
+
+The Firehose API's UpdateDestination, which merges fields into the current
+destination, is served too.`,
+		Example: "  kda delivery update trades-lake.yaml --version 1",
+		Args:    exactArgs("FILE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			body, err := readInput(a.stdin, args[0], "delivery stream definition")
+			if err != nil {
+				return err
+			}
+			var named struct {
+				DeliveryStreamName string `json:"DeliveryStreamName"`
+			}
+			if err := yaml.Unmarshal(body, &named); err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			if named.DeliveryStreamName == "" {
+				return usagef("%s: the definition has no DeliveryStreamName", args[0])
+			}
+			path := deliveriesPath + "/" + url.PathEscape(named.DeliveryStreamName)
+			if version != "" {
+				path += "?version=" + url.QueryEscape(version)
+			}
+			var d delivery.Description
+			if err := a.appCall(cmd.Context(), "update delivery stream "+named.DeliveryStreamName, http.MethodPut, path, body, &d); err != nil {
+				return err
+			}
+			return a.printDelivery(d)
+		},
+	}
+	cmd.Flags().StringVar(&version, "version", "", "fail unless the stream is at this version (its Version in describe)")
+	return cmd
+}
+
 // destinationText names a delivery stream's destination in one line.
 func destinationText(def delivery.Definition) string {
 	switch {
@@ -131,6 +177,7 @@ func (a *app) printDelivery(d delivery.Description) error {
 	fmt.Fprintf(&b, "Name:         %s\n", d.DeliveryStreamName)
 	fmt.Fprintf(&b, "ARN:          %s\n", d.DeliveryStreamARN)
 	fmt.Fprintf(&b, "Status:       %s\n", d.DeliveryStreamStatus)
+	fmt.Fprintf(&b, "Version:      %s\n", d.VersionID)
 	if d.FailureDescription != "" {
 		fmt.Fprintf(&b, "Failure:      %s\n", d.FailureDescription)
 	}

@@ -125,6 +125,18 @@ ExtendedS3DestinationConfiguration:
 		!strings.Contains(body, `kda_delivery_waiting_records{delivery_stream="lake"} 0`) {
 		t.Fatalf("metrics: %d\n%s", code, body)
 	}
+	// update replaces the destination; a stale --version is refused.
+	orig, err := os.ReadFile(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	updated := strings.Replace(string(orig), `Prefix: "t/"`, `Prefix: "t2/"`, 1)
+	if r := tg.run(t, updated, "delivery", "update", "-", "--version", "9"); r.code == 0 || !strings.Contains(r.stderr, "do not match") {
+		t.Fatalf("update with a stale version: exit %d %s", r.code, r.stderr)
+	}
+	if out := tg.ok(t, updated, "delivery", "update", "-", "--version", "1"); !strings.Contains(out, "Version:      2") || !strings.Contains(out, "lake/t2/") {
+		t.Fatalf("update: %s", out)
+	}
 	tg.ok(t, "", "delivery", "delete", "lake")
 }
 

@@ -118,7 +118,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out, err = h.putRecord(body)
 	case "PutRecordBatch":
 		out, err = h.putRecordBatch(body)
-	case "UpdateDestination", "TagDeliveryStream", "UntagDeliveryStream", "ListTagsForDeliveryStream",
+	case "UpdateDestination":
+		out, err = h.updateDestination(body)
+	case "TagDeliveryStream", "UntagDeliveryStream", "ListTagsForDeliveryStream",
 		"StartDeliveryStreamEncryption", "StopDeliveryStreamEncryption":
 		err = &apiError{Code: delivery.CodeInvalidArgument, Message: op + " is not supported by kda yet: delete and create the delivery stream to change it"}
 	default:
@@ -194,9 +196,6 @@ func (h *handler) delete(body []byte) (any, error) {
 	return struct{}{}, nil
 }
 
-// destinationID is the one destination's id, as Firehose numbers them.
-const destinationID = "destinationId-000000000001"
-
 func (h *handler) describe(body []byte) (any, error) {
 	var in struct {
 		nameInput
@@ -210,7 +209,7 @@ func (h *handler) describe(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	dest := map[string]any{"DestinationId": destinationID}
+	dest := map[string]any{"DestinationId": delivery.DestinationID}
 	if c := d.Definition.ExtendedS3DestinationConfiguration; c != nil {
 		dest["ExtendedS3DestinationDescription"] = c
 		// Firehose also describes the destination in its plain S3 form.
@@ -243,6 +242,41 @@ func (h *handler) describe(body []byte) (any, error) {
 		desc["FailureDescription"] = map[string]string{"Type": "UNKNOWN_ERROR", "Details": d.FailureDescription}
 	}
 	return map[string]any{"DeliveryStreamDescription": desc}, nil
+}
+
+// updateDestination is UpdateDestination for the destinations kda has:
+// ExtendedS3DestinationUpdate, S3DestinationUpdate (the same fields) and
+// kda's SinkDestinationUpdate.
+func (h *handler) updateDestination(body []byte) (any, error) {
+	var in delivery.UpdateInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	var rest map[string]json.RawMessage
+	if err := decode(body, &rest); err != nil {
+		return nil, err
+	}
+	for k := range rest {
+		if strings.HasSuffix(k, "DestinationUpdate") && k != "ExtendedS3DestinationUpdate" && k != "S3DestinationUpdate" && k != "SinkDestinationUpdate" {
+			return nil, &apiError{Code: delivery.CodeInvalidArgument, Message: k + ": kda delivers to ExtendedS3 destinations and record sinks (SinkDestinationUpdate) only"}
+		}
+	}
+	if raw, ok := rest["S3DestinationUpdate"]; ok {
+		if in.ExtendedS3DestinationUpdate != nil {
+			return nil, &apiError{Code: delivery.CodeInvalidArgument, Message: "give ExtendedS3DestinationUpdate or S3DestinationUpdate, not both"}
+		}
+		in.ExtendedS3DestinationUpdate = new(delivery.ExtendedS3DestinationConfiguration)
+		if err := decode(raw, in.ExtendedS3DestinationUpdate); err != nil {
+			return nil, err
+		}
+	}
+	if in.DestinationId == "" {
+		return nil, &apiError{Code: delivery.CodeInvalidArgument, Message: "DestinationId: required (" + delivery.DestinationID + ")"}
+	}
+	if _, err := h.m.UpdateDestination(in); err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
 }
 
 func orDefault(s, def string) string {

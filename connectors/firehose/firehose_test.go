@@ -195,9 +195,61 @@ func TestBadRequestsGetFirehoseErrors(t *testing.T) {
 	if apiCode(err) != "ResourceNotFoundException" {
 		t.Fatalf("unknown stream: %v", err)
 	}
-	_, err = e.client.UpdateDestination(ctx, &fh.UpdateDestinationInput{DeliveryStreamName: aws.String("x"), CurrentDeliveryStreamVersionId: aws.String("1"), DestinationId: aws.String(destinationID)})
-	if apiCode(err) != "InvalidArgumentException" || !strings.Contains(err.Error(), "not supported by kda") {
-		t.Fatalf("UpdateDestination: %v", err)
+	_, err = e.client.UpdateDestination(ctx, &fh.UpdateDestinationInput{DeliveryStreamName: aws.String("x"), CurrentDeliveryStreamVersionId: aws.String("1"),
+		DestinationId: aws.String(delivery.DestinationID), ExtendedS3DestinationUpdate: &types.ExtendedS3DestinationUpdate{Prefix: aws.String("p/")}})
+	if apiCode(err) != "ResourceNotFoundException" {
+		t.Fatalf("UpdateDestination of a missing stream: %v", err)
+	}
+}
+
+func TestUpdateDestinationWithTheSDK(t *testing.T) {
+	e := newEnv(t, Options{})
+	ctx := context.Background()
+	if _, err := e.client.CreateDeliveryStream(ctx, &fh.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("up"),
+		ExtendedS3DestinationConfiguration: &types.ExtendedS3DestinationConfiguration{BucketARN: aws.String("arn:aws:s3:::lake"), RoleARN: aws.String("r"),
+			Prefix: aws.String("v1/"), BufferingHints: &types.BufferingHints{SizeInMBs: aws.Int32(1), IntervalInSeconds: aws.Int32(0)}}}); err != nil {
+		t.Fatal(err)
+	}
+	describe := func() *types.DeliveryStreamDescription {
+		out, err := e.client.DescribeDeliveryStream(ctx, &fh.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("up")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.DeliveryStreamDescription
+	}
+	d := describe()
+	update := &fh.UpdateDestinationInput{DeliveryStreamName: aws.String("up"), CurrentDeliveryStreamVersionId: d.VersionId,
+		DestinationId: d.Destinations[0].DestinationId, ExtendedS3DestinationUpdate: &types.ExtendedS3DestinationUpdate{
+			Prefix: aws.String("v2/"), CompressionFormat: types.CompressionFormatGzip}}
+	if _, err := e.client.UpdateDestination(ctx, update); err != nil {
+		t.Fatal(err)
+	}
+	d = describe()
+	ext := d.Destinations[0].ExtendedS3DestinationDescription
+	if aws.ToString(d.VersionId) != "2" || aws.ToString(ext.Prefix) != "v2/" || ext.CompressionFormat != types.CompressionFormatGzip ||
+		aws.ToString(ext.BucketARN) != "arn:aws:s3:::lake" {
+		t.Fatalf("after the update: version %s, %+v", aws.ToString(d.VersionId), ext)
+	}
+	if _, err := e.client.UpdateDestination(ctx, update); apiCode(err) != "ConcurrentModificationException" {
+		t.Fatalf("an update of version 1 after version 2: %v", err)
+	}
+	update.CurrentDeliveryStreamVersionId = aws.String("2")
+	update.ExtendedS3DestinationUpdate = nil
+	update.HttpEndpointDestinationUpdate = &types.HttpEndpointDestinationUpdate{}
+	if _, err := e.client.UpdateDestination(ctx, update); apiCode(err) != "InvalidArgumentException" || !strings.Contains(err.Error(), "HttpEndpointDestinationUpdate") {
+		t.Fatalf("an HTTP endpoint update: %v", err)
+	}
+	// Records put after the update go under the new prefix, compressed.
+	if _, err := e.client.PutRecord(ctx, &fh.PutRecordInput{DeliveryStreamName: aws.String("up"), Record: &types.Record{Data: []byte("x\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.m.Flush(ctx, "up"); err != nil {
+		t.Fatal(err)
+	}
+	for k := range e.objects(t, "lake") {
+		if !strings.HasPrefix(k, "v2/") || !strings.HasSuffix(k, ".gz") {
+			t.Errorf("object %s: want it under v2/, GZIP", k)
+		}
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 //	GET    /v1/deliveries                 → [Description, …]
 //	POST   /v1/deliveries                 Definition (Firehose's CreateDeliveryStream JSON, or YAML) → Description, 201
 //	GET    /v1/deliveries/{name}          → Description (with metrics)
+//	PUT    /v1/deliveries/{name}[?version=N]  Definition → Description (the destination replaced; version, if given, must be current)
 //	DELETE /v1/deliveries/{name}          → 204
 //	POST   /v1/deliveries/{name}/records  {"records":[{"data":"text"|"dataBase64":"…","partitionKey":"k"}]} → {"recordIds":[…]}
 
@@ -48,24 +49,8 @@ func (s *server) createDelivery(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxDefinitionBytes+1))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, store.CodeInvalidArgument, "read body: "+err.Error())
-		return
-	}
-	if len(body) > maxDefinitionBytes {
-		writeError(w, http.StatusRequestEntityTooLarge, store.CodeInvalidArgument, "the definition is larger than 4 MiB")
-		return
-	}
-	// YAML is a superset of JSON: both arrive here.
-	js, err := yaml.YAMLToJSON(body)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, store.CodeInvalidArgument, "definition: "+err.Error())
-		return
-	}
-	var def delivery.Definition
-	if err := json.Unmarshal(js, &def); err != nil {
-		writeError(w, http.StatusBadRequest, store.CodeInvalidArgument, "definition: "+err.Error())
+	def, ok := readDeliveryDefinition(w, r)
+	if !ok {
 		return
 	}
 	d, err := m.Create(def)
@@ -74,6 +59,57 @@ func (s *server) createDelivery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, d)
+}
+
+// replaceDelivery gives a delivery stream a new destination; what it had
+// buffered goes to the new one.
+func (s *server) replaceDelivery(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.deliveries(w)
+	if !ok {
+		return
+	}
+	def, ok := readDeliveryDefinition(w, r)
+	if !ok {
+		return
+	}
+	name := r.PathValue("name")
+	if def.DeliveryStreamName != "" && def.DeliveryStreamName != name {
+		writeError(w, http.StatusBadRequest, store.CodeInvalidArgument, "DeliveryStreamName: the definition names "+def.DeliveryStreamName+", the path "+name)
+		return
+	}
+	def.DeliveryStreamName = name
+	d, err := m.Replace(def, r.URL.Query().Get("version"))
+	if err != nil {
+		writeDeliveryError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// readDeliveryDefinition reads a definition in JSON or YAML, answering
+// the error itself.
+func readDeliveryDefinition(w http.ResponseWriter, r *http.Request) (delivery.Definition, bool) {
+	var def delivery.Definition
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxDefinitionBytes+1))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, store.CodeInvalidArgument, "read body: "+err.Error())
+		return def, false
+	}
+	if len(body) > maxDefinitionBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, store.CodeInvalidArgument, "the definition is larger than 4 MiB")
+		return def, false
+	}
+	// YAML is a superset of JSON: both arrive here.
+	js, err := yaml.YAMLToJSON(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, store.CodeInvalidArgument, "definition: "+err.Error())
+		return def, false
+	}
+	if err := json.Unmarshal(js, &def); err != nil {
+		writeError(w, http.StatusBadRequest, store.CodeInvalidArgument, "definition: "+err.Error())
+		return def, false
+	}
+	return def, true
 }
 
 func (s *server) describeDelivery(w http.ResponseWriter, r *http.Request) {
@@ -138,7 +174,7 @@ func writeDeliveryError(w http.ResponseWriter, err error) {
 	switch de.Code {
 	case delivery.CodeResourceNotFound:
 		status = http.StatusNotFound
-	case delivery.CodeResourceInUse:
+	case delivery.CodeResourceInUse, delivery.CodeConcurrentModification:
 		status = http.StatusConflict
 	case delivery.CodeServiceUnavailable:
 		status = http.StatusServiceUnavailable

@@ -85,6 +85,14 @@ ExtendedS3DestinationConfiguration:
 	if len(list) != 1 {
 		t.Errorf("list %+v", list)
 	}
+	// PUT replaces the destination, checking the version when given.
+	a.wantError(t, "PUT", "/v1/deliveries/lake?version=7", `{"ExtendedS3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::lake2"}}`, 409, "ConcurrentModificationException", "7")
+	a.wantError(t, "PUT", "/v1/deliveries/lake", `{"DeliveryStreamName":"other","ExtendedS3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::lake2"}}`, 400, "InvalidArgumentException", "other")
+	a.wantError(t, "PUT", "/v1/deliveries/lake", `{"ExtendedS3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::lake2","CompressionFormat":"LZ4"}}`, 400, "InvalidArgumentException", "CompressionFormat")
+	a.must(t, "PUT", "/v1/deliveries/lake?version=1", "ExtendedS3DestinationConfiguration:\n  BucketARN: arn:aws:s3:::lake2\n", 200, &d)
+	if d.VersionID != "2" || d.Definition.ExtendedS3DestinationConfiguration.BucketARN != "arn:aws:s3:::lake2" || d.Metrics.Delivered != 2 {
+		t.Errorf("after PUT: %+v", d)
+	}
 	a.must(t, "DELETE", "/v1/deliveries/lake", "", 204, nil)
 	a.wantError(t, "GET", "/v1/deliveries/lake", "", 404, "ResourceNotFoundException", "lake")
 }

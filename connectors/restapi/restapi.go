@@ -118,6 +118,7 @@ func (s *server) routeTable() []route {
 		{"GET", "/v1/deliveries", s.listDeliveries},
 		{"POST", "/v1/deliveries", s.createDelivery},
 		{"GET", "/v1/deliveries/{name}", s.describeDelivery},
+		{"PUT", "/v1/deliveries/{name}", s.replaceDelivery},
 		{"DELETE", "/v1/deliveries/{name}", s.deleteDelivery},
 		{"POST", "/v1/deliveries/{name}/records", s.putDeliveryRecords},
 		{"GET", "/v1/functions", s.listFunctions},
