@@ -295,6 +295,7 @@ func (s *Source) connect(ctx context.Context) error {
 				s.lost = err
 			}
 			s.mu.Unlock()
+			s.wake() // a waiting Poll reports the loss at once
 		})
 	c := paho.NewClient(o)
 	if err := wait(ctx, c.Connect(), s.timeout); err != nil {
@@ -333,6 +334,11 @@ func (s *Source) receive(gen int, m paho.Message) {
 		s.buf = append(s.buf, inMsg{m: m, at: time.Now()})
 	}
 	s.mu.Unlock()
+	s.wake()
+}
+
+// wake ends the wait of a Poll, if one waits.
+func (s *Source) wake() {
 	select {
 	case s.arrived <- struct{}{}:
 	default:
