@@ -76,8 +76,12 @@ func (f *sessionFixture) createSession(t *testing.T) {
 	src.Close()
 }
 
-func (f *sessionFixture) config() string {
-	return fmt.Sprintf(`{"broker": "tcp://%s", "topics": [%q], "qos": 1, "clientId": %q, "timeout": "5s"}`, brokerAddr, f.prefix+"/#", f.clientID)
+func (f *sessionFixture) config() string { return f.configVia(brokerAddr) }
+
+// configVia is the source's configuration with the broker at addr (a
+// proxy, say).
+func (f *sessionFixture) configVia(addr string) string {
+	return fmt.Sprintf(`{"broker": "tcp://%s", "topics": [%q], "qos": 1, "clientId": %q, "timeout": "5s"}`, addr, f.prefix+"/#", f.clientID)
 }
 
 func openSourceStore(t *testing.T) *store.Store {
