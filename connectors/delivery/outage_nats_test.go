@@ -12,7 +12,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/kdaproject/kda/connectors/internal/servicetest"
+	"github.com/kdaproject/kda/connectors/servicetest"
 	"github.com/kdaproject/kda/connectors/internal/testproxy"
 	"github.com/kdaproject/kda/connectors/nats"
 )

@@ -14,7 +14,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/kdaproject/kda/connectors/delivery"
-	"github.com/kdaproject/kda/connectors/internal/servicetest"
+	"github.com/kdaproject/kda/connectors/servicetest"
 	"github.com/kdaproject/kda/engine"
 	"github.com/kdaproject/kda/engine/app"
 	"github.com/kdaproject/kda/engine/store"

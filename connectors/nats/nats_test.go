@@ -15,7 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/kdaproject/kda/connectors/delivery"
-	"github.com/kdaproject/kda/connectors/internal/servicetest"
+	"github.com/kdaproject/kda/connectors/servicetest"
 	"github.com/kdaproject/kda/connectors/internal/testproxy"
 )
 

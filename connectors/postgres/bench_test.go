@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/kdaproject/kda/connectors/delivery"
-	"github.com/kdaproject/kda/connectors/internal/servicetest"
+	"github.com/kdaproject/kda/connectors/servicetest"
 )
 
 // BenchmarkPostgresDeliver delivers 10,000-row batches of 5-column JSON

@@ -14,7 +14,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/kdaproject/kda/connectors/delivery"
-	"github.com/kdaproject/kda/connectors/internal/servicetest"
+	"github.com/kdaproject/kda/connectors/servicetest"
 	"github.com/kdaproject/kda/connectors/internal/testproxy"
 )
 

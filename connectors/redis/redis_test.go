@@ -13,7 +13,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/kdaproject/kda/connectors/delivery"
-	"github.com/kdaproject/kda/connectors/internal/servicetest"
+	"github.com/kdaproject/kda/connectors/servicetest"
 	"github.com/kdaproject/kda/connectors/internal/testproxy"
 )
 
