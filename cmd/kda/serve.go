@@ -38,6 +38,7 @@ type serveFlags struct {
 	shutdownTimeout time.Duration
 	demo            bool
 	demoRate        float64
+	demoRedis       string
 	// s3 is the object store of ExtendedS3 destinations: empty for the
 	// local directory under <data>/s3, else the s3 connector's JSON config.
 	s3 string
@@ -90,6 +91,7 @@ CORS headers. Application output files are written under <data>/outputs/.`,
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for in-flight requests on shutdown")
 	fl.BoolVar(&f.demo, "demo", false, `create a stream "demo" (2 shards) fed with synthetic stock trades, and the demo applications demo-leaderboard and demo-alerts`)
 	fl.Float64Var(&f.demoRate, "demo-rate", 20, "demo records per second")
+	fl.StringVar(&f.demoRedis, "demo-redis", "127.0.0.1:6379", `Redis server of the demo's leaderboard path (left out when none answers; "" leaves it out)`)
 	return cmd
 }
 
@@ -173,6 +175,10 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		apiOpts.Region = a.region
 	}
 	api := kinesisapi.New(st, apiOpts)
+	var demoInbox http.Handler
+	if f.demo {
+		demoInbox = newDemoInbox(deliveries, logger.With("component", "demo"))
+	}
 	// Requests run under reqCtx, cancelled late in shutdown so that
 	// long-lived streams (event-stream subscriptions) end too.
 	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
@@ -195,6 +201,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 			accessKey: f.accessKey,
 			secretKey: f.secretKey,
 			token:     token,
+			demoInbox: demoInbox,
 			logger:    logger,
 			started:   time.Now(),
 			version:   version,
@@ -227,7 +234,8 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	if f.demo {
 		go func() {
 			defer close(demoDone)
-			runDemo(demoCtx, st, apps, deliveries, f.demoRate, logger.With("component", "demo"))
+			runDemo(demoCtx, st, apps, deliveries, demoConfig{rate: f.demoRate, redisAddr: f.demoRedis,
+				hookURL: "http://" + loopbackAddr(ln.Addr()) + demoInboxPath}, logger.With("component", "demo"))
 		}()
 	} else {
 		close(demoDone)

@@ -30,10 +30,12 @@ type serverConfig struct {
 	secretKey  string
 	token      string          // when set, /v1 routes need "Authorization: Bearer <token>"
 	rest       restapi.Options // tuning of the REST API (tests shorten its query heartbeat)
-	logger     *slog.Logger
-	started    time.Time
-	version    string
-	now        func() time.Time
+	// demoInbox, when set, receives the demo's alerts at demoInboxPath.
+	demoInbox http.Handler
+	logger    *slog.Logger
+	started   time.Time
+	version   string
+	now       func() time.Time
 }
 
 // newServerHandler puts the server's faces behind one handler: any request
@@ -64,6 +66,9 @@ func newServerHandler(cfg serverConfig) http.Handler {
 	mux.Handle("/v1/", restapi.New(restapi.Deps{
 		Store: cfg.store, Apps: cfg.apps, Deliveries: cfg.deliveries, Logger: cfg.logger.With("component", "restapi"), Now: cfg.now,
 	}, ropts))
+	if cfg.demoInbox != nil {
+		mux.Handle(demoInboxPath, cfg.demoInbox)
+	}
 	console := web.Handler() // the browser console answers GET and HEAD of unclaimed paths
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {

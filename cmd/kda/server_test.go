@@ -157,7 +157,7 @@ func TestDemoWritesStockTrades(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		runDemo(ctx, st, nil, nil, 200, slogDiscard())
+		runDemo(ctx, st, nil, nil, demoConfig{rate: 200}, slogDiscard())
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -199,7 +199,7 @@ func TestDemoWritesStockTrades(t *testing.T) {
 	// A second start finds the stream and keeps writing to it.
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel2()
-	runDemo(ctx2, st, nil, nil, 100, slogDiscard())
+	runDemo(ctx2, st, nil, nil, demoConfig{rate: 100}, slogDiscard())
 	if n := len(st.ListStreams()); n != 1 {
 		t.Errorf("restarted demo left %d streams", n)
 	}
