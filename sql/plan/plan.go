@@ -24,6 +24,7 @@ import (
 
 	"github.com/kdaproject/kda/operators"
 	"github.com/kdaproject/kda/operators/expr"
+	"github.com/kdaproject/kda/operators/reftable"
 	"github.com/kdaproject/kda/sql/dialect"
 	"github.com/kdaproject/kda/sql/types"
 	"github.com/kdaproject/kda/udf"
@@ -122,6 +123,9 @@ type Options struct {
 	// JavaScript configures LANGUAGE JAVASCRIPT functions: their limits and
 	// where their console output goes (see jsfunction.go).
 	JavaScript udf.Options
+	// Tables are the application's reference tables by name, as queries
+	// spell them; a join with one probes its current snapshot.
+	Tables map[string]*reftable.Table
 }
 
 // planner holds what planning one program needs.
