@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"reflect"
 	"sort"
@@ -68,6 +69,8 @@ type worker struct {
 	sink   RecordSink
 	tr     *transformer
 	parser fastjson.Parser
+	comp   compressor
+	items  []item // reused from one flush to the next (see transform)
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -288,12 +291,15 @@ func (w *worker) run() {
 				}
 				continue
 			}
-			for _, r := range out.Records {
+			// One allocation for the records of a read, not one per record.
+			recs := make([]spilled, len(out.Records))
+			for i, r := range out.Records {
 				if len(buf) == 0 {
 					bufStart = clock.Now()
 					w.oldestMs.Store(r.ArrivalTime.UnixMilli())
 				}
-				buf = append(buf, &spilled{shard: c.shard, seq: r.SequenceNumber, key: r.PartitionKey, data: r.Data, arrival: r.ArrivalTime})
+				recs[i] = spilled{shard: c.shard, seq: r.SequenceNumber, key: r.PartitionKey, data: r.Data, arrival: r.ArrivalTime}
+				buf = append(buf, &recs[i])
 				bufBytes += len(r.Data)
 			}
 			if n := len(out.Records); n > 0 {
@@ -322,7 +328,11 @@ func (w *worker) run() {
 				if err := w.flush(buf[:n]); err != nil {
 					return // stopping
 				}
-				buf = append(buf[:0:0], buf[n:]...)
+				// Keep the rest at the front of the same array and drop
+				// the flushed records' pointers so they can be collected.
+				rest := copy(buf, buf[n:])
+				clear(buf[rest:])
+				buf = buf[:rest]
 				bufBytes -= size
 				if len(buf) > 0 {
 					bufStart = flushStart
@@ -399,7 +409,12 @@ type item struct {
 // transform runs the transformation (when there is one) and returns the
 // records to deliver; failures are appended to fails.
 func (w *worker) transform(recs []*spilled, fails *[]failure) ([]item, error) {
-	items := make([]item, 0, len(recs))
+	// The slice is reused from one flush to the next: nothing keeps it
+	// once flush returns (flush clears it).
+	if cap(w.items) < len(recs) {
+		w.items = make([]item, 0, len(recs))
+	}
+	items := w.items[:0]
 	if w.tr == nil {
 		for _, r := range recs {
 			items = append(items, item{rec: r, data: r.data})
@@ -436,6 +451,7 @@ func (w *worker) flush(recs []*spilled) error {
 	} else {
 		err = w.flushObjects(recs)
 	}
+	clear(w.items[:min(len(recs), cap(w.items))]) // let the records be collected
 	if err != nil {
 		return err
 	}
@@ -480,7 +496,11 @@ func (w *worker) flushObjects(recs []*spilled) error {
 				oldest = it.rec.arrival
 			}
 		}
-		var body []byte
+		var (
+			body  []byte
+			parts iter.Seq[[]byte] // the object in pieces, when not converted
+			size  int              // their total length
+		)
 		if p.convert != nil {
 			in := make([]*spilled, len(g.items))
 			for i, it := range g.items {
@@ -504,13 +524,17 @@ func (w *worker) flushObjects(recs []*spilled) error {
 			}
 			body = pq
 		} else {
-			n := 0
-			for _, it := range g.items {
-				n += len(it.data)
+			// The records are concatenated while being compressed.
+			items := g.items
+			for _, it := range items {
+				size += len(it.data)
 			}
-			body = make([]byte, 0, n)
-			for _, it := range g.items {
-				body = append(body, it.data...)
+			parts = func(yield func([]byte) bool) {
+				for _, it := range items {
+					if !yield(it.data) {
+						return
+					}
+				}
 			}
 		}
 		t := oldest.In(p.loc)
@@ -522,7 +546,12 @@ func (w *worker) flushObjects(recs []*spilled) error {
 			continue
 		}
 		name := objectName(w.name, w.s.Version, t, p.ext)
-		body, enc, err := compress(p.compression, body, name)
+		var enc string
+		if parts != nil {
+			body, enc, err = w.comp.compressParts(p.compression, size, parts, name)
+		} else {
+			body, enc, err = w.comp.compress(p.compression, body, name)
+		}
 		if err != nil {
 			return fmt.Errorf("compress: %w", err) // cannot happen with valid formats
 		}
