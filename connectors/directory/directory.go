@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,3 +126,39 @@ func (s *Store) PutObject(_ context.Context, bucket, key string, body []byte, _,
 
 // Close does nothing; the store holds no resources.
 func (s *Store) Close() error { return nil }
+
+// GetObject reads <root>/<bucket>/<key> (an application's reference
+// table reads its source this way). An object larger than limit bytes is
+// an error without reading it (limit <= 0: no limit).
+func (s *Store) GetObject(_ context.Context, bucket, key string, limit int64) ([]byte, error) {
+	path, err := s.Path(bucket, key)
+	if err != nil {
+		return nil, fmt.Errorf("get %s/%s: %w", bucket, key, err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, fmt.Errorf("get %s/%s: no such object (looked for the file %s)", bucket, key, path)
+		}
+		return nil, fmt.Errorf("get %s/%s: %w", bucket, key, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("get %s/%s: %w", bucket, key, err)
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("get %s/%s: %s is a directory, not an object", bucket, key, path)
+	}
+	if limit > 0 && fi.Size() > limit {
+		return nil, fmt.Errorf("get %s/%s: the object is %d bytes, more than the limit of %d", bucket, key, fi.Size(), limit)
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("get %s/%s: %w", bucket, key, err)
+	}
+	if limit > 0 && int64(len(b)) > limit {
+		return nil, fmt.Errorf("get %s/%s: the object grew past the limit of %d bytes while it was read", bucket, key, limit)
+	}
+	return b, nil
+}

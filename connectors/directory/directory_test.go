@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kdaproject/kda/connectors/delivery"
@@ -55,5 +56,34 @@ func TestConnectorConfig(t *testing.T) {
 	}
 	if _, err := c.OpenStore(context.Background(), nil); err == nil {
 		t.Fatal("a missing root was accepted")
+	}
+}
+
+func TestGetObjectReadsWhatPutObjectWrote(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.PutObject(ctx, "ref", "tables/companies.csv", []byte("AMZN,Amazon\n"), "", ""); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.GetObject(ctx, "ref", "tables/companies.csv", 0)
+	if err != nil || string(b) != "AMZN,Amazon\n" {
+		t.Fatalf("GetObject: %q %v", b, err)
+	}
+	for _, c := range []struct {
+		bucket, key string
+		limit       int64
+		want        string
+	}{
+		{"ref", "tables/missing.csv", 0, "no such object"},
+		{"ref", "tables/companies.csv", 5, "12 bytes, more than the limit of 5"},
+		{"ref", "../escape", 0, "segment"},
+		{"ref", "tables", 0, "is a directory"},
+	} {
+		if _, err := s.GetObject(ctx, c.bucket, c.key, c.limit); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("GetObject(%s, %s, %d): %v, want an error with %q", c.bucket, c.key, c.limit, err, c.want)
+		}
 	}
 }

@@ -65,6 +65,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -293,6 +294,40 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, body []byte, 
 		return fmt.Errorf("put %s/%s: the server answered %s, not 200 OK", b, key, raw.Status)
 	}
 	return nil
+}
+
+// GetObject reads bucket/key (bucket after bucketPrefix) with one GET
+// within the configured timeout; an application's reference table reads
+// its source this way. An object larger than limit bytes is an error
+// (limit <= 0: no limit): its declared length is checked before the body
+// is read, and the body is never read past limit.
+func (s *Store) GetObject(ctx context.Context, bucket, key string, limit int64) ([]byte, error) {
+	b := s.Bucket(bucket)
+	if bucket == "" || key == "" {
+		return nil, fmt.Errorf("get %s/%s: the bucket and the key must not be empty", b, key)
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	out, err := s.client.GetObject(cctx, &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String(key)})
+	if err != nil {
+		return nil, fmt.Errorf("get %s/%s: %w", b, key, err)
+	}
+	defer out.Body.Close()
+	if n := aws.ToInt64(out.ContentLength); limit > 0 && n > limit {
+		return nil, fmt.Errorf("get %s/%s: the object is %d bytes, more than the limit of %d", b, key, n, limit)
+	}
+	r := io.Reader(out.Body)
+	if limit > 0 {
+		r = io.LimitReader(out.Body, limit+1)
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("get %s/%s: %w", b, key, err)
+	}
+	if limit > 0 && int64(len(data)) > limit {
+		return nil, fmt.Errorf("get %s/%s: the object is more than the limit of %d bytes", b, key, limit)
+	}
+	return data, nil
 }
 
 // transientCodes are S3 error codes sent with a 4xx status that describe

@@ -435,3 +435,22 @@ func TestWithoutAnyCredentialsNothingIsSentUnsigned(t *testing.T) {
 	}
 	t.Logf("error without credentials: %v", err)
 }
+
+func TestGetObjectReadsAnObjectWithinTheLimit(t *testing.T) {
+	_, srv := fakeS3(t, "pre-ref")
+	st := open(t, storeConfig(srv.URL, `, "bucketPrefix": "pre-"`)).(*Store)
+	ctx := context.Background()
+	if err := st.PutObject(ctx, "ref", "companies.csv", []byte("AMZN,Amazon\n"), "text/csv", ""); err != nil {
+		t.Fatal(err)
+	}
+	b, err := st.GetObject(ctx, "ref", "companies.csv", 100)
+	if err != nil || string(b) != "AMZN,Amazon\n" {
+		t.Fatalf("GetObject: %q %v", b, err)
+	}
+	if _, err := st.GetObject(ctx, "ref", "companies.csv", 5); err == nil || !strings.Contains(err.Error(), "more than the limit of 5") {
+		t.Errorf("over the limit: %v", err)
+	}
+	if _, err := st.GetObject(ctx, "ref", "missing.csv", 0); err == nil || !strings.Contains(err.Error(), "get pre-ref/missing.csv") {
+		t.Errorf("a missing object: %v", err)
+	}
+}
