@@ -126,6 +126,7 @@ and shared config, else static dummy keys (kda accepts any keys unless
 		newAppCmd(a),
 		newFunctionCmd(a),
 		newDeliveryCmd(a),
+		newDiscoverCmd(a),
 	)
 	return root
 }

@@ -1,9 +1,10 @@
 package restapi
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
+	"sort"
+	"strings"
 
 	"github.com/kdaproject/kda/engine/store"
 	"github.com/kdaproject/kda/operators/input"
@@ -14,9 +15,27 @@ import (
 type discoverRequest struct {
 	Stream string `json:"stream,omitempty"`
 	Limit  int    `json:"limit,omitempty"`
-	Data   string `json:"data,omitempty"`
+	// From says which records of Stream to sample: "latest" (default,
+	// the newest Limit records) or "trim-horizon" (the oldest).
+	From string `json:"from,omitempty"`
+	// Data holds sample records: one JSON document or one CSV row each
+	// (see input.SampleRecords).
+	Data string `json:"data,omitempty"`
 	// Format forces JSON or CSV; empty guesses.
 	Format string `json:"format,omitempty"`
+}
+
+// Where discover samples a stream (discoverRequest.From).
+const (
+	DiscoverFromLatest      = "latest"
+	DiscoverFromTrimHorizon = "trim-horizon"
+)
+
+// DiscoverResponse is the answer of POST /v1/discover.
+type DiscoverResponse struct {
+	Schema input.Schema `json:"schema"`
+	// Samples is how many records the schema was discovered from.
+	Samples int `json:"samples"`
 }
 
 // maxDiscoverSamples bounds discover's limit.
@@ -41,15 +60,20 @@ func (s *server) discover(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var ok bool
-		if samples, ok = s.sampleStream(w, in.Stream, in.Limit); !ok {
+		switch strings.ToLower(in.From) {
+		case "", DiscoverFromLatest:
+			samples, ok = s.sampleStream(w, in.Stream, in.Limit)
+		case DiscoverFromTrimHorizon:
+			samples, ok = s.sampleOldest(w, in.Stream, in.Limit)
+		default:
+			writeError(w, http.StatusBadRequest, store.CodeInvalidArgument, fmt.Sprintf("from: %q is not %s or %s", in.From, DiscoverFromLatest, DiscoverFromTrimHorizon))
+			return
+		}
+		if !ok {
 			return
 		}
 	} else {
-		for _, line := range bytes.Split([]byte(in.Data), []byte("\n")) {
-			if line = bytes.TrimRight(line, "\r"); len(bytes.TrimSpace(line)) > 0 {
-				samples = append(samples, line)
-			}
-		}
+		samples = input.SampleRecords([]byte(in.Data), in.Limit)
 		if len(samples) == 0 {
 			writeError(w, http.StatusBadRequest, store.CodeInvalidArgument, "data: no sample records (give one record per line)")
 			return
@@ -60,9 +84,7 @@ func (s *server) discover(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, store.CodeInvalidArgument, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Schema input.Schema `json:"schema"`
-	}{schema})
+	writeJSON(w, http.StatusOK, DiscoverResponse{Schema: schema, Samples: len(samples)})
 }
 
 // sampleStream returns the data of a stream's newest records; it answers
@@ -83,4 +105,54 @@ func (s *server) sampleStream(w http.ResponseWriter, stream string, limit int) (
 		samples[i] = rec.Data
 	}
 	return samples, true
+}
+
+// sampleOldest is sampleStream for the oldest records (from the trim
+// horizon).
+func (s *server) sampleOldest(w http.ResponseWriter, stream string, limit int) ([][]byte, bool) {
+	recs, err := oldestRecords(s.deps.Store, stream, limit)
+	if err != nil {
+		writeStoreError(w, err)
+		return nil, false
+	}
+	if len(recs) == 0 {
+		writeError(w, http.StatusBadRequest, store.CodeInvalidArgument,
+			fmt.Sprintf("stream %s has no records to discover a schema from; put some records first, or send a schema", stream))
+		return nil, false
+	}
+	samples := make([][]byte, len(recs))
+	for i, rec := range recs {
+		samples[i] = rec.Data
+	}
+	return samples, true
+}
+
+// oldestRecords returns the oldest n records of a stream across its shards
+// (closed ones included), oldest first by arrival time.
+func oldestRecords(st *store.Store, stream string, n int) ([]shardRecord, error) {
+	d, err := st.DescribeStream(stream)
+	if err != nil {
+		return nil, err
+	}
+	var all []shardRecord
+	for _, sh := range d.Shards {
+		iter, err := st.GetShardIterator(store.GetShardIteratorInput{StreamName: stream, ShardID: sh.ShardID, Type: store.TrimHorizon})
+		if err != nil {
+			return nil, fmt.Errorf("read shard %s: %w", sh.ShardID, err)
+		}
+		out, err := st.GetRecordsDedicated(iter, n)
+		if err != nil {
+			return nil, fmt.Errorf("read shard %s: %w", sh.ShardID, err)
+		}
+		for _, rec := range out.Records {
+			all = append(all, shardRecord{Record: rec, shard: sh.ShardID})
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		if !all[i].ArrivalTime.Equal(all[j].ArrivalTime) {
+			return all[i].ArrivalTime.Before(all[j].ArrivalTime)
+		}
+		return all[i].shard < all[j].shard
+	})
+	return all[:min(n, len(all))], nil
 }

@@ -51,7 +51,9 @@ import (
 // SQL reserved words (USER → COL_USER, also ROWTIME and the other implicit
 // columns) and names that begin with a digit (1st → COL_1st); a name left
 // empty or longer than 100 characters becomes COL_<position>; a name equal
-// (ignoring case) to an earlier one gets the suffix _2, _3, ….
+// (ignoring case) to an earlier one gets the suffix _2, _3, …. No name is
+// longer than 100 characters: when the prefix or the suffix would make it
+// so, it becomes COL_<position> instead.
 func Discover(samples [][]byte, format string) (Schema, error) {
 	if len(samples) == 0 {
 		return Schema{}, errors.New("discover: no sample records")
@@ -68,6 +70,37 @@ func Discover(samples [][]byte, format string) (Schema, error) {
 		return discoverCSV(samples)
 	}
 	return Schema{}, fmt.Errorf("discover: format %q is not JSON or CSV", format)
+}
+
+// SampleRecords cuts data (a file, or text sent to POST /v1/discover) into
+// at most limit sample records for Discover (limit <= 0: all). Data that
+// is a sequence of JSON documents (one per line, or pretty-printed over
+// several lines) gives one record per document; anything else one record
+// per non-blank line, with a trailing "\r" dropped (CSV rows, or JSON
+// lines among which some are broken, which Discover then reports).
+func SampleRecords(data []byte, limit int) [][]byte {
+	var out [][]byte
+	full := func() bool { return limit > 0 && len(out) >= limit }
+	if t := bytes.TrimSpace(data); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+		var sc fastjson.Scanner
+		sc.InitBytes(t)
+		for !full() && sc.Next() {
+			out = append(out, sc.Value().MarshalTo(nil))
+		}
+		if sc.Error() == nil {
+			return out
+		}
+		out = out[:0]
+	}
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		if full() {
+			break
+		}
+		if line = bytes.TrimRight(line, "\r"); len(bytes.TrimSpace(line)) > 0 {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 func looksJSON(samples [][]byte) bool {
@@ -496,12 +529,22 @@ func (c *columnNamer) name(raw string, pos int) string {
 	case changed || isDigit(name[0]) || reservedWord(name):
 		name = "COL_" + name
 	}
+	if len(name) > maxNameLength {
+		// The prefix pushed a long name over the limit.
+		name = fmt.Sprintf("COL_%d", pos)
+	}
 	if c.taken == nil {
 		c.taken = map[string]bool{}
 	}
 	unique := name
 	for n := 2; c.taken[strings.ToUpper(unique)]; n++ {
 		unique = fmt.Sprintf("%s_%d", name, n)
+		if len(unique) > maxNameLength {
+			// So would the suffix: fall back to the position, which
+			// no other column has.
+			name = fmt.Sprintf("COL_%d", pos)
+			unique = name
+		}
 	}
 	c.taken[strings.ToUpper(unique)] = true
 	return unique

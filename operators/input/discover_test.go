@@ -92,6 +92,17 @@ func TestDiscoverJSON(t *testing.T) {
 			},
 		},
 		{
+			name: "no name exceeds 100 characters, even with the prefix or a suffix",
+			samples: []string{`{"` + strings.Repeat("a", 100) + `":1,"` + strings.Repeat("b", 97) + `@":2,"` +
+				strings.Repeat("A", 100) + `":3,"` + strings.Repeat("9", 96) + `":4}`},
+			want: []Column{
+				{strings.Repeat("a", 100), "INTEGER", "$." + strings.Repeat("a", 100)},
+				{"COL_2", "INTEGER", `$["` + strings.Repeat("b", 97) + `@"]`},
+				{"COL_3", "INTEGER", "$." + strings.Repeat("A", 100)},
+				{"COL_" + strings.Repeat("9", 96), "INTEGER", "$." + strings.Repeat("9", 96)},
+			},
+		},
+		{
 			name:    "duplicate names are made unique ignoring case",
 			samples: []string{`{"a_b":1,"a":{"b":2},"A_B":3,"a-b":4,"COL_ab":5}`},
 			want: []Column{{"a_b", "INTEGER", "$.a_b"}, {"a_b_2", "INTEGER", "$.a.b"}, {"A_B_3", "INTEGER", "$.A_B"},
@@ -236,6 +247,33 @@ func TestDiscoverErrors(t *testing.T) {
 			_, err := Discover(samples, tt.format)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSampleRecords(t *testing.T) {
+	tests := []struct {
+		name  string
+		data  string
+		limit int
+		want  []string
+	}{
+		{"JSON lines give a record per line", "{\"a\":1}\n\n{\"a\":2}\n", 0, []string{`{"a":1}`, `{"a":2}`}},
+		{"pretty-printed JSON gives a record per document", "{\n  \"a\": 1\n}\n{\n  \"a\": 2\n}\n", 0, []string{`{"a":1}`, `{"a":2}`}},
+		{"the limit keeps the first records", "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n", 2, []string{`{"a":1}`, `{"a":2}`}},
+		{"CSV gives a record per non-blank line", "a,b\r\n1,2\r\n\r\n3,4", 0, []string{"a,b", "1,2", "3,4"}},
+		{"broken JSON falls back to lines", "{\"a\":1}\n{\"a\":\n", 0, []string{`{"a":1}`, `{"a":`}},
+		{"nothing gives nothing", " \n", 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, r := range SampleRecords([]byte(tt.data), tt.limit) {
+				got = append(got, string(r))
+			}
+			if strings.Join(got, "|") != strings.Join(tt.want, "|") || len(got) != len(tt.want) {
+				t.Errorf("SampleRecords = %q, want %q", got, tt.want)
 			}
 		})
 	}
