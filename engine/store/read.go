@@ -293,7 +293,7 @@ func (s *Store) readShard(sid uint32, sh *shard, from uint64, limit int) (recs [
 		return nil, from, 0, 0, fmt.Errorf("read shard %s: %w", sh.id(), err)
 	}
 	defer it.Close()
-	recs = make([]Record, 0, min(limit, 512))
+	var seqs seqFormatter
 	for valid := it.SeekGE(recordKey(sid, sh.meta.Index, from)); valid; valid = it.Next() {
 		k := it.Key()
 		last := binary.BigEndian.Uint64(k[len(k)-8:])
@@ -301,6 +301,12 @@ func (s *Store) readShard(sid uint32, sh *shard, from uint64, limit int) (recs [
 		br, err := newBatchReader(val)
 		if err != nil {
 			return nil, from, 0, 0, fmt.Errorf("read shard %s at counter %d: %w", sh.id(), last, err)
+		}
+		if recs == nil {
+			// Size recs once, from what the first value says about record
+			// sizes, so that it rarely grows (growing copies and clears it).
+			perRecord := uint64(len(val))/max(br.count, 1) + 1
+			recs = make([]Record, 0, min(uint64(limit), tip-from+1, MaxGetRecordsBytes/perRecord+1))
 		}
 		arrival := time.UnixMilli(br.arrivalMs)
 		c := last - br.count + 1
@@ -319,11 +325,14 @@ func (s *Store) readShard(sid uint32, sh *shard, from uint64, limit int) (recs [
 			if len(recs) >= limit || (len(recs) > 0 && bytes+size > MaxGetRecordsBytes) {
 				return recs, next, lastArrivalMs, bytes, nil
 			}
-			recs = append(recs, Record{SequenceNumber: seqString(sid, sh.meta.Index, c), PartitionKey: key, Data: data, ArrivalTime: arrival})
+			recs = append(recs, Record{SequenceNumber: seqs.format(sid, sh.meta.Index, c), PartitionKey: key, Data: data, ArrivalTime: arrival})
 			bytes += size
 			next = c + 1
 			lastArrivalMs = br.arrivalMs
 		}
+	}
+	if recs == nil {
+		recs = []Record{} // an empty read is an empty list (JSON [], not null)
 	}
 	if next < tip+1 && len(recs) == 0 {
 		// Everything from `from` was trimmed or never written: skip to the tip.
