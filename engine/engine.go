@@ -32,6 +32,7 @@ import (
 	"github.com/kdaproject/kda/connectors/kafka"
 	"github.com/kdaproject/kda/connectors/mqtt"
 	"github.com/kdaproject/kda/connectors/nats"
+	"github.com/kdaproject/kda/connectors/nexmark"
 	"github.com/kdaproject/kda/connectors/postgres"
 	"github.com/kdaproject/kda/connectors/rabbitmq"
 	"github.com/kdaproject/kda/connectors/redis"
@@ -78,6 +79,7 @@ func Sources() []source.Connector {
 		kafka.SourceConnector(),
 		nats.SourceConnector(),
 		mqtt.SourceConnector(),
+		nexmark.SourceConnector(),
 	}
 }
 
