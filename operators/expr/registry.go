@@ -48,6 +48,7 @@ func builtins() *Registry {
 		registerNumeric(r)
 		registerStrings(r)
 		registerDatetime(r)
+		registerLogParse(r) // logparse.go
 		builtinReg = r
 	})
 	return builtinReg

@@ -192,7 +192,7 @@ func registerStrings(r *Registry) {
 				}
 				cargs = append(cargs, e)
 			}
-			pat, err := patternFor(args[1], func(p string) (*regexp.Regexp, error) { return regexp.Compile(p) })
+			pat, err := patternFor(args[1], compileJava) // javaregex.go
 			if err != nil {
 				return types.Type{}, nil, nil, err
 			}
@@ -324,7 +324,7 @@ func patternFor(e Expr, compile func(string) (*regexp.Regexp, error)) (*patternC
 	if p, ok := literalString(e); ok {
 		re, err := compile(p)
 		if err != nil {
-			return nil, typeErr("invalid regular expression %q: %v", p, err)
+			return nil, &ArgError{Arg: 1, Message: err.Error()}
 		}
 		pc.fixed = re
 	}

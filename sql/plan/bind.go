@@ -58,7 +58,7 @@ func (b *binder) wrap(node sqlparser.SQLNode, err error) error {
 	if _, ok := err.(*dialect.SyntaxError); ok {
 		return err
 	}
-	return b.errAt(node, "%s", err.Error())
+	return b.errAt(argNode(node, err), "%s", err.Error()) // rowfield.go
 }
 
 func (b *binder) bind(e sqlparser.Expr) (expr.Expr, error) {
@@ -131,6 +131,9 @@ func (b *binder) bind(e sqlparser.Expr) (expr.Expr, error) {
 
 // resolve finds a column in the scope.
 func (b *binder) resolve(c *sqlparser.ColName) (expr.Expr, error) {
+	if x, ok, err := b.rowField(c); ok {
+		return x, err // rowfield.go: t.r.COLUMN1, r.COLUMN1
+	}
 	name := c.Name.String()
 	if q := c.Qualifier.Name.String(); q != "" && !b.sc.qualifies(q) {
 		return nil, b.errAt(c, "unknown stream or alias %s in %s", quoteName(q), sqlparser.String(c))

@@ -34,13 +34,14 @@ const (
 	Time
 	Timestamp
 	Interval
+	Row // a composite value with named fields (row.go); never a stream column
 )
 
 var kindNames = [...]string{
 	Null: "NULL", Boolean: "BOOLEAN", TinyInt: "TINYINT", SmallInt: "SMALLINT", Integer: "INTEGER",
 	BigInt: "BIGINT", Real: "REAL", Double: "DOUBLE", Decimal: "DECIMAL", Char: "CHAR", Varchar: "VARCHAR",
 	Binary: "BINARY", Varbinary: "VARBINARY", Date: "DATE", Time: "TIME", Timestamp: "TIMESTAMP",
-	Interval: "INTERVAL",
+	Interval: "INTERVAL", Row: "ROW",
 }
 
 func (k Kind) String() string {
@@ -59,6 +60,9 @@ type Type struct {
 	Precision, Scale int
 	// NotNull is the column constraint NOT NULL.
 	NotNull bool
+	// Row holds the fields of a ROW (nil for every other kind). A pointer,
+	// so that Type stays comparable.
+	Row *RowType
 }
 
 // Convenience values for the parameterless types.
@@ -90,6 +94,8 @@ func (t Type) String() string {
 		}
 	case Decimal:
 		s = fmt.Sprintf("DECIMAL(%d,%d)", t.Precision, t.Scale)
+	case Row:
+		s = t.rowString()
 	}
 	if t.NotNull {
 		s += " NOT NULL"
@@ -127,6 +133,7 @@ func (t Type) IsDatetime() bool { return t.Kind == Date || t.Kind == Time || t.K
 //	TIME               time32[ms] (milliseconds since midnight)
 //	TIMESTAMP          timestamp[ms] without a zone (UTC)
 //	INTERVAL           duration[ms]
+//	ROW                struct, one child per field
 //	NULL               null
 func (t Type) Arrow() arrow.DataType {
 	switch t.Kind {
@@ -162,6 +169,8 @@ func (t Type) Arrow() arrow.DataType {
 		return &arrow.TimestampType{Unit: arrow.Millisecond}
 	case Interval:
 		return arrow.FixedWidthTypes.Duration_ms
+	case Row:
+		return t.rowArrow()
 	}
 	return arrow.Null
 }
