@@ -24,6 +24,8 @@ import (
 //	POST   /v1/apps/{name}/start[?position=NOW|TRIM_HORIZON] → Description
 //	POST   /v1/apps/{name}/stop         → Description
 //	GET    /v1/apps/{name}/errors[?limit=50] → {"rows":[error_stream row, …]}
+//	POST   /v1/apps/{name}/reference-tables/refresh → {"tables":[ReferenceTableStatus, …]}
+//	POST   /v1/apps/{name}/reference-tables/{table}/refresh → the same, reloading one table
 
 // maxDefinitionBytes bounds a definition body.
 const maxDefinitionBytes = 4 << 20
@@ -125,6 +127,24 @@ func (s *server) appErrors(w http.ResponseWriter, r *http.Request) {
 	}{rows})
 }
 
+// refreshReferenceTables reloads one reference table ({table}) or all of
+// a running application's. A failed load answers 422 with the reason; the
+// table keeps its previous rows.
+func (s *server) refreshReferenceTables(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.apps(w)
+	if !ok {
+		return
+	}
+	tables, err := m.RefreshReferenceTables(r.PathValue("name"), r.PathValue("table"))
+	if err != nil {
+		writeAppError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Tables []kdaapp.ReferenceTableStatus `json:"tables"`
+	}{tables})
+}
+
 func (s *server) appCall(w http.ResponseWriter, call func(*kdaapp.Manager) (kdaapp.Description, error)) {
 	m, ok := s.apps(w)
 	if !ok {
@@ -180,6 +200,10 @@ func writeAppError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, store.CodeResourceNotFound, err.Error())
 	case errors.Is(err, kdaapp.ErrExists):
 		writeError(w, http.StatusConflict, store.CodeResourceInUse, err.Error())
+	case errors.Is(err, kdaapp.ErrNotRunning):
+		writeError(w, http.StatusConflict, CodeNotRunning, err.Error())
+	case errors.Is(err, kdaapp.ErrReferenceLoad):
+		writeError(w, http.StatusUnprocessableEntity, CodeReferenceLoadFailed, err.Error())
 	case errors.Is(err, kdaapp.ErrInvalid), errors.Is(err, kdaapp.ErrCannotStart):
 		d := errorDetail{Code: store.CodeInvalidArgument, Message: err.Error()}
 		if line, col, ok := sqlPosition(err); ok {

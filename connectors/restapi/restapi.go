@@ -74,6 +74,11 @@ const (
 	CodeForbidden        = "Forbidden"
 	CodeSQLError         = "SQLError"
 	CodeInternal         = store.CodeInternalFailure
+	// CodeNotRunning: the request needs a running application (409).
+	CodeNotRunning = "NotRunning"
+	// CodeReferenceLoadFailed: a reference table did not load; it keeps
+	// its previous rows (422).
+	CodeReferenceLoadFailed = "ReferenceLoadFailed"
 )
 
 // maxBodyBytes bounds a JSON request body (PutRecords' 5 MiB plus base64).
@@ -115,6 +120,8 @@ func (s *server) routeTable() []route {
 		{"POST", "/v1/apps/{name}/start", s.startApp},
 		{"POST", "/v1/apps/{name}/stop", s.stopApp},
 		{"GET", "/v1/apps/{name}/errors", s.appErrors},
+		{"POST", "/v1/apps/{name}/reference-tables/refresh", s.refreshReferenceTables},
+		{"POST", "/v1/apps/{name}/reference-tables/{table}/refresh", s.refreshReferenceTables},
 		{"GET", "/v1/deliveries", s.listDeliveries},
 		{"POST", "/v1/deliveries", s.createDelivery},
 		{"GET", "/v1/deliveries/{name}", s.describeDelivery},

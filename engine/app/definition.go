@@ -37,11 +37,17 @@ type Definition struct {
 	Input Input `json:"input"`
 	// Outputs route in-application streams to destinations.
 	Outputs []Output `json:"outputs,omitempty"`
+	// ReferenceTables are tables the SQL joins streams with (reftables.go).
+	ReferenceTables []ReferenceTable `json:"referenceTables,omitempty"`
 	// CheckpointInterval is how often state is checkpointed (default 10s).
 	CheckpointInterval Duration `json:"checkpointInterval,omitempty"`
 	// EventTime tunes Flink-style TUMBLE/HOP/SESSION windows (a kda
 	// extension; KDA's own windows run on ROWTIME and ignore it).
 	EventTime EventTime `json:"eventTime,omitempty"`
+	// Dir is the directory relative reference table files are read from:
+	// ParseDefinition sets it to the definition file's directory. It is
+	// not stored or sent; a server reads files under its own directory.
+	Dir string `json:"-"`
 }
 
 // EventTime is the watermark of Flink-style group windows: the greatest
@@ -375,6 +381,9 @@ func (d Definition) Validate() error {
 			return fmt.Errorf("%s.format: %q is not JSON or CSV", at, o.Format)
 		}
 	}
+	if err := d.validateReferenceTables(); err != nil {
+		return err
+	}
 	if d.CheckpointInterval.Duration < 0 {
 		return fmt.Errorf("checkpointInterval: must not be negative")
 	}
@@ -443,6 +452,19 @@ func ParseDefinition(data []byte, dir string) (Definition, error) {
 		if c.Name == "true" || c.Name == "false" {
 			return Definition{}, fmt.Errorf("application definition: input.schema.columns[%d].name: %q: unquoted Y, N, yes, no, on and off are booleans in YAML; quote the name (name: \"N\")", i, c.Name)
 		}
+	}
+	for i, t := range d.ReferenceTables {
+		for j, c := range t.Schema.Columns {
+			if c.Name == "true" || c.Name == "false" {
+				return Definition{}, fmt.Errorf("application definition: referenceTables[%d].schema.columns[%d].name: %q: unquoted Y, N, yes, no, on and off are booleans in YAML; quote the name (name: \"N\")", i, j, c.Name)
+			}
+		}
+	}
+	if dir != "" {
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
+		}
+		d.Dir = dir
 	}
 	return d.WithDefaults(), nil
 }

@@ -44,8 +44,12 @@ type Description struct {
 	// Source reports the bridge feeding the input stream from
 	// input.source: counts, lag and last error while running, the saved
 	// positions otherwise.
-	Source     *SourceStatus `json:"source,omitempty"`
-	Definition Definition    `json:"definition"`
+	Source *SourceStatus `json:"source,omitempty"`
+	// ReferenceTables reports each reference table: its snapshot (rows,
+	// version, when and from where it loaded) and the last load error,
+	// while running; only names and sources otherwise.
+	ReferenceTables []ReferenceTableStatus `json:"referenceTables,omitempty"`
+	Definition      Definition             `json:"definition"`
 }
 
 // PumpDescription is one pump of a Description.
@@ -121,8 +125,10 @@ func (m *Manager) describe(a *managed) Description {
 	rows := map[string]uint64{}
 	if a.run != nil {
 		d.Source = m.sourceStatus(def, a.run.bridge)
+		d.ReferenceTables = a.run.refs.status()
 	} else {
 		d.Source = m.sourceStatus(def, nil)
+		d.ReferenceTables = definedReferenceTables(def)
 	}
 	if r := a.run; r != nil {
 		for _, p := range r.rt.Plan().Pumps {

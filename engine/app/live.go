@@ -111,6 +111,8 @@ type runConfig struct {
 	library Library
 	// sources opens def.Input.Source (source.go).
 	sources *source.Registry
+	// refs says how reference tables load (reftables.go).
+	refs ReferenceOptions
 }
 
 // runner is one running application.
@@ -122,6 +124,9 @@ type runner struct {
 	// bridge feeds the input stream from def.Input.Source (nil without
 	// one); started after the readers, closed first by the driver.
 	bridge *source.Bridge
+	// refs loads the reference tables before the first record and
+	// refreshes them on their schedules until the driver ends.
+	refs *refLoader
 
 	ctx    context.Context // readers stop when it is cancelled
 	cancel context.CancelFunc
@@ -212,11 +217,17 @@ func startRunner(cfg runConfig) (*runner, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every reference table is loaded before the first record is read.
+	refs := newRefLoader(def, rt.tables, cfg.refs)
+	if err := refs.loadAll(context.Background()); err != nil {
+		rt.Close()
+		return nil, err
+	}
 	started := time.Now()
 	rt.SetClock(started, time.Now)
 	rt.SetARNs(appARNFor(desc.StreamARN, def.Name), desc.StreamARN)
 	r := &runner{
-		cfg: cfg, rt: rt, consumer: consumerName(def.Name),
+		cfg: cfg, rt: rt, consumer: consumerName(def.Name), refs: refs,
 		msgs: make(chan readerMsg, 16), stop: make(chan bool, 1), done: make(chan struct{}),
 		positions: map[string]string{}, finished: map[string]bool{}, readers: map[string]*reader{},
 		pending: map[string][]store.PutRecordInput{},
@@ -256,7 +267,7 @@ func startRunner(cfg runConfig) (*runner, error) {
 				cfg.logger.Warn("application state not restored; continuing from the checkpointed positions without it",
 					"app", def.Name, "reason", err)
 				rt.Close()
-				if r.rt, err = compile(def, nil, compileOptions{log: cfg.logger, library: cfg.library}); err != nil {
+				if r.rt, err = compile(def, nil, compileOptions{log: cfg.logger, library: cfg.library, tables: rt.tables}); err != nil {
 					return nil, err
 				}
 				r.rt.SetClock(started, time.Now)
@@ -360,6 +371,7 @@ func startRunner(cfg runConfig) (*runner, error) {
 			return fail(err)
 		}
 	}
+	r.refs.start()
 	go r.drive()
 	return r, nil
 }
@@ -530,6 +542,7 @@ func (r *runner) drive() {
 		}
 		r.cancel()
 		r.rwg.Wait() // no reader touches the store after the runner ends
+		r.refs.stop()
 		if final {
 			if err := r.advance(); err != nil && r.err == nil {
 				r.err = err

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +35,11 @@ var (
 	// ErrCannotStart: the definition is fine but the application cannot
 	// run now, e.g. its input stream does not exist.
 	ErrCannotStart = errors.New("cannot start application")
+	// ErrNotRunning: the request needs a running application.
+	ErrNotRunning = errors.New("application not running")
+	// ErrReferenceLoad: a reference table did not load; its previous
+	// snapshot stays in use.
+	ErrReferenceLoad = errors.New("reference table not loaded")
 )
 
 // ManagerOptions configures a Manager.
@@ -63,6 +69,16 @@ type ManagerOptions struct {
 	// Deliveries runs the delivery streams outputs[].deliveryStream
 	// declares inline (deliverystream.go). Nil: such outputs are refused.
 	Deliveries *firehose.Manager
+	// ReferenceDir, when set, confines reference table file sources:
+	// source.file must be a relative path inside it, read there. A server
+	// sets it to <data>/reference so no request reads other files.
+	ReferenceDir string
+	// Objects reads reference tables' s3 sources. Nil: the object store of
+	// Deliveries (the directory store <data>/s3 or S3), opened on first use.
+	Objects ObjectReader
+	// MaxReferenceBytes is the largest source a reference table may load
+	// (default DefaultMaxReferenceBytes, 1 GiB, KDA's limit).
+	MaxReferenceBytes int64
 }
 
 // EnsureDefaults fills unset options.
@@ -97,6 +113,11 @@ type Manager struct {
 	closed bool
 	quit   chan struct{}
 	wg     sync.WaitGroup
+
+	// omu guards objects, the object store s3 reference sources are read
+	// from, opened on first use when ManagerOptions.Objects is nil.
+	omu     sync.Mutex
+	objects firehose.ObjectStore
 }
 
 type managed struct {
@@ -219,6 +240,8 @@ func (m *Manager) launch(a *managed, rc runConfig) error {
 	rc.outputDir = m.opts.OutputDir
 	rc.library = m.Library()
 	rc.sources = m.opts.Sources
+	rc.refs = ReferenceOptions{Dir: m.opts.ReferenceDir, Objects: m.objectReader, MaxBytes: m.opts.MaxReferenceBytes,
+		Logger: m.opts.Logger.With("app", a.rec.Definition.Name), Now: m.opts.Now}
 	r, err := startRunner(rc)
 	if err != nil {
 		a.failure = err.Error()
@@ -526,5 +549,64 @@ func (m *Manager) Close() error {
 	}
 	m.mu.Unlock()
 	m.wg.Wait()
+	m.omu.Lock()
+	if m.objects != nil {
+		errs = append(errs, m.objects.Close())
+		m.objects = nil
+	}
+	m.omu.Unlock()
 	return errors.Join(errs...)
+}
+
+// objectReader is the object store s3 reference sources are read from.
+func (m *Manager) objectReader(ctx context.Context) (ObjectReader, error) {
+	if m.opts.Objects != nil {
+		return m.opts.Objects, nil
+	}
+	m.omu.Lock()
+	defer m.omu.Unlock()
+	if m.objects == nil {
+		if m.opts.Deliveries == nil {
+			return nil, errors.New("this engine has no object store to read s3 sources from")
+		}
+		s, err := m.opts.Deliveries.OpenObjectStore(ctx)
+		if err != nil {
+			return nil, err
+		}
+		m.objects = s
+	}
+	r, ok := m.objects.(ObjectReader)
+	if !ok {
+		return nil, fmt.Errorf("the engine's object store (%T) cannot read objects", m.objects)
+	}
+	return r, nil
+}
+
+// RefreshReferenceTables reloads a running application's reference table
+// table, or all of them when table is "", and reports every table. A
+// table that fails to load keeps its previous snapshot; the error (which
+// wraps ErrReferenceLoad) says why, and Describe shows it too. Later rows
+// are joined with the new snapshot; rows already joined stay as they were.
+func (m *Manager) RefreshReferenceTables(name, table string) ([]ReferenceTableStatus, error) {
+	m.mu.Lock()
+	a, err := m.get(name)
+	if err != nil {
+		m.mu.Unlock()
+		return nil, err
+	}
+	if !m.running(a) {
+		m.mu.Unlock()
+		return nil, fmt.Errorf("%w: %s: reference tables load when it starts; start it first", ErrNotRunning, name)
+	}
+	refs := a.run.refs
+	// The load runs without m.mu: a large table may take a while, and the
+	// runner's tables stay valid after it stops.
+	m.mu.Unlock()
+	if err := refs.refresh(context.Background(), table); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		return refs.status(), fmt.Errorf("%w: %w", ErrReferenceLoad, err)
+	}
+	return refs.status(), nil
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/kdaproject/kda/operators"
 	"github.com/kdaproject/kda/operators/input"
 	"github.com/kdaproject/kda/operators/pipeline"
+	"github.com/kdaproject/kda/operators/reftable"
 	"github.com/kdaproject/kda/sql/dialect"
 	"github.com/kdaproject/kda/sql/plan"
 	"github.com/kdaproject/kda/sql/types"
@@ -48,6 +50,9 @@ type Runtime struct {
 	// delivers to the post-processors; the runtime only owns them.
 	pre   *preprocessor
 	posts []*postprocessor
+	// tables are the reference tables by name (reftables.go), empty until
+	// loaded; the planner's joins read their snapshots.
+	tables map[string]*reftable.Table
 }
 
 // PreviewStreamName names the in-application stream a bare SELECT STREAM
@@ -81,6 +86,9 @@ type compileOptions struct {
 	log *slog.Logger
 	// library is planned before the definition's own functions and SQL.
 	library Library
+	// tables are reference tables to plan with (a runner recompiling
+	// keeps the ones it loaded); nil makes the definition's, empty.
+	tables map[string]*reftable.Table
 }
 
 // compile builds the runtime.
@@ -100,6 +108,12 @@ func compile(def Definition, mem memory.Allocator, co compileOptions) (*Runtime,
 	var inputs []plan.Input
 	for _, n := range def.InputStreamNames() {
 		inputs = append(inputs, plan.Input{Name: n, Schema: dec.Schema()})
+	}
+	tables := co.tables
+	if tables == nil {
+		if tables, err = newReferenceTables(def); err != nil {
+			return nil, err
+		}
 	}
 	libs, err := co.library.with(def).programs()
 	if err != nil {
@@ -121,11 +135,12 @@ func compile(def Definition, mem memory.Allocator, co compileOptions) (*Runtime,
 		},
 		Library:    libs,
 		JavaScript: udf.Options{Log: jsLog.With("application", def.Name)},
+		Tables:     tables,
 	})
 	if err != nil {
 		return nil, err
 	}
-	r := &Runtime{def: def, plan: ap, mem: mem, decoder: dec, streams: map[string]*pipeline.Stream{}}
+	r := &Runtime{def: def, plan: ap, mem: mem, decoder: dec, streams: map[string]*pipeline.Stream{}, tables: tables}
 	if err := r.startProcessors(log); err != nil {
 		return nil, err
 	}
@@ -324,6 +339,17 @@ func (r *Runtime) clockNow() time.Time {
 		return r.now()
 	}
 	return r.streamTime
+}
+
+// ReferenceTables are the application's reference tables by name. They
+// are empty until loaded (LoadReferenceTables, or a live runner).
+func (r *Runtime) ReferenceTables() map[string]*reftable.Table { return r.tables }
+
+// LoadReferenceTables loads every reference table once, in definition
+// order, before the first Push (kda run and tests; a live application
+// loads and refreshes them itself). The first failure is returned.
+func (r *Runtime) LoadReferenceTables(ctx context.Context, opts ReferenceOptions) error {
+	return newRefLoader(r.def, r.tables, opts).loadAll(ctx)
 }
 
 // Plan is the planned application (for kda explain).

@@ -20,7 +20,8 @@ import (
 // into one Arrow record without ROWTIME:
 //
 //	CSV   rows split by the row delimiter (quoted fields may hold delimiters)
-//	JSON  a JSON array of documents, or JSON lines (one document per line)
+//	JSON  a JSON array of documents, or JSON lines (one document per line;
+//	      TableOptions.JSONLines for lines that are arrays themselves)
 //
 // Every row (CSV row, array element or line) is one record for the
 // decoder: a row that does not fit the schema is a BadRow with its line
@@ -36,6 +37,10 @@ type TableOptions struct {
 	MaxBadRows int
 	// SkipHeader drops the first CSV row (a header line of column names).
 	SkipHeader bool
+	// JSONLines reads JSON as one document per line even when the first
+	// one is an array (by default a source that starts with '[' is one
+	// JSON array of rows).
+	JSONLines bool
 }
 
 // BadRow is a row of a table source that does not fit its schema.
@@ -188,7 +193,7 @@ func (t *tableDecoder) csvRows(data []byte) error {
 // jsonRows reads a JSON array of documents, or JSON lines.
 func (t *tableDecoder) jsonRows(data []byte) error {
 	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
-	if len(trimmed) > 0 && trimmed[0] == '[' {
+	if len(trimmed) > 0 && trimmed[0] == '[' && !t.opts.JSONLines {
 		return t.jsonArray(data)
 	}
 	for pos := 0; pos < len(data); {

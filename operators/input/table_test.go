@@ -66,6 +66,13 @@ func TestDecodeTable(t *testing.T) {
 			bad:    []BadRow{{Line: 3, Name: ErrCoercion}},
 		},
 		{
+			name:   "JSON lines may be arrays themselves",
+			schema: jsonSchema(col("Ticker", "VARCHAR(8)", "$[1]"), col("Staff", "INTEGER", "$[0]")),
+			opts:   TableOptions{JSONLines: true},
+			data:   "[1, \"A\"]\n[2, \"B\"]\n",
+			want:   [][]string{{"A", "1"}, {"B", "2"}},
+		},
+		{
 			name:   "an empty source is an empty table",
 			schema: jsonSchema(companies...),
 			data:   "",
