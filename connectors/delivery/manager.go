@@ -325,6 +325,14 @@ const (
 	defaultKeyBuckets = 1024
 )
 
+// defaultKeys are the rotating partition keys of records put without one.
+var defaultKeys = func() (keys [defaultKeyBuckets]string) {
+	for i := range keys {
+		keys[i] = strconv.Itoa(i)
+	}
+	return keys
+}()
+
 // Put appends records to the delivery stream and returns once they are
 // durable in its spill stream (one synced write for the whole batch, all
 // or nothing). It returns a RecordId per record (random, as Firehose's
@@ -345,7 +353,7 @@ func (m *Manager) Put(name string, recs []PutInput) ([]string, error) {
 		total += len(r.Data)
 		key := r.PartitionKey
 		if key == "" {
-			key = strconv.FormatUint(m.keySeq.Add(1)%defaultKeyBuckets, 10)
+			key = defaultKeys[m.keySeq.Add(1)%defaultKeyBuckets]
 		}
 		in[i] = store.PutRecordInput{PartitionKey: key, Data: r.Data}
 	}
@@ -355,13 +363,25 @@ func (m *Manager) Put(name string, recs []PutInput) ([]string, error) {
 	if err := m.st.Commit(store.Txn{Records: []store.StreamRecords{{Stream: SpillStreamName(name), Records: in}}}); err != nil {
 		return nil, &Error{Code: CodeServiceUnavailable, Message: fmt.Sprintf("put into %s: %v", name, err)}
 	}
-	// Record ids: one random base per call, then the record's index.
-	base := randomString(48)
-	ids := make([]string, len(recs))
-	for i := range ids {
-		ids[i] = base + fmt.Sprintf("%08x", i)
+	return recordIDs(len(recs)), nil
+}
+
+// recordIDs makes n record ids: one random 48-character base per call,
+// then the record's index in 8 hex digits, all cut from one buffer.
+func recordIDs(n int) []string {
+	const baseLen, idLen = 48, 56
+	buf := make([]byte, 0, n*idLen)
+	base := randomString(baseLen)
+	for i := range n {
+		buf = append(buf, base...)
+		buf = fmt.Appendf(buf, "%08x", i)
 	}
-	return ids, nil
+	all := string(buf)
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = all[i*idLen : (i+1)*idLen]
+	}
+	return ids
 }
 
 // Flush delivers what the delivery stream buffers now, without waiting
