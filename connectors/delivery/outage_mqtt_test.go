@@ -9,9 +9,9 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/kdaproject/kda/connectors/servicetest"
 	"github.com/kdaproject/kda/connectors/internal/testproxy"
 	"github.com/kdaproject/kda/connectors/mqtt"
+	"github.com/kdaproject/kda/connectors/servicetest"
 )
 
 // TestAnMQTTOutageInTheMiddleOfADeliveryLosesNothing runs the whole path

@@ -12,9 +12,9 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/kdaproject/kda/connectors/servicetest"
 	"github.com/kdaproject/kda/connectors/internal/testproxy"
 	"github.com/kdaproject/kda/connectors/nats"
+	"github.com/kdaproject/kda/connectors/servicetest"
 )
 
 // TestANATSOutageInTheMiddleOfADeliveryLosesNothing runs the whole path

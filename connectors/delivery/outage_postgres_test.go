@@ -9,9 +9,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/kdaproject/kda/connectors/servicetest"
 	"github.com/kdaproject/kda/connectors/internal/testproxy"
 	"github.com/kdaproject/kda/connectors/postgres"
+	"github.com/kdaproject/kda/connectors/servicetest"
 )
 
 // TestAPostgresOutageInTheMiddleOfADeliveryLosesNothing runs the whole

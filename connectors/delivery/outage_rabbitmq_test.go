@@ -7,9 +7,9 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/kdaproject/kda/connectors/servicetest"
 	"github.com/kdaproject/kda/connectors/internal/testproxy"
 	"github.com/kdaproject/kda/connectors/rabbitmq"
+	"github.com/kdaproject/kda/connectors/servicetest"
 )
 
 // TestARabbitMQOutageInTheMiddleOfADeliveryLosesNothing runs the whole

@@ -15,9 +15,9 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/kdaproject/kda/connectors/servicetest"
 	"github.com/kdaproject/kda/connectors/internal/testproxy"
 	"github.com/kdaproject/kda/connectors/redis"
+	"github.com/kdaproject/kda/connectors/servicetest"
 )
 
 // TestARedisOutageInTheMiddleOfADeliveryLosesNothing runs the whole path

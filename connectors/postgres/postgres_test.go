@@ -16,8 +16,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kdaproject/kda/connectors/delivery"
-	"github.com/kdaproject/kda/connectors/servicetest"
 	"github.com/kdaproject/kda/connectors/internal/testproxy"
+	"github.com/kdaproject/kda/connectors/servicetest"
 )
 
 const pgAddr = "127.0.0.1:5432"
