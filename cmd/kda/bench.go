@@ -119,6 +119,7 @@ missing. Records rejected one by one (throttling) are retried and counted.`,
 	fl.BoolVar(&deleteAfter, "delete", false, "delete the stream afterwards if bench created it")
 	cmd.AddCommand(k)
 	cmd.AddCommand(newBenchNABCmd(a))
+	cmd.AddCommand(newBenchNexmarkCmd(a))
 	return cmd
 }
 
