@@ -37,7 +37,8 @@ func RowJSON(rec arrow.Record, i int) string {
 
 // ValueJSON renders one value as JSON: numbers as numbers, TIMESTAMP as
 // "yyyy-MM-dd HH:mm:ss.SSS", DATE as "yyyy-MM-dd", TIME as "HH:mm:ss.SSS",
-// DECIMAL as its exact decimal text, binary as base64, NULL as null.
+// DECIMAL as its exact decimal text, binary as base64, a ROW as an object
+// of its fields, NULL as null.
 func ValueJSON(col arrow.Array, i int) string {
 	if col.IsNull(i) {
 		return "null"
@@ -72,6 +73,20 @@ func ValueJSON(col arrow.Array, i int) string {
 		return strconv.Quote(time.UnixMilli(int64(a.Value(i))).UTC().Format("15:04:05.000"))
 	case *array.Duration:
 		return strconv.FormatInt(int64(a.Value(i)), 10)
+	case *array.Struct:
+		// A ROW value: an object of its fields, in order.
+		var b strings.Builder
+		b.WriteByte('{')
+		for k, f := range a.DataType().(*arrow.StructType).Fields() {
+			if k > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.Quote(f.Name))
+			b.WriteByte(':')
+			b.WriteString(ValueJSON(a.Field(k), i))
+		}
+		b.WriteByte('}')
+		return b.String()
 	}
 	return strconv.Quote(col.ValueStr(i))
 }

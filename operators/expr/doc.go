@@ -13,13 +13,18 @@ package expr
 //	             CURRENT_ROW_TIMESTAMP UNIX_TIMESTAMP TO_TIMESTAMP TSDIFF KDA_FLOOR_TO KDA_CEIL_TO
 //	             KDA_EXTRACT CHAR_TO_TIMESTAMP CHAR_TO_DATE CHAR_TO_TIME TIMESTAMP_TO_CHAR
 //	             DATE_TO_CHAR TIME_TO_CHAR
+//	log parsing  REGEX_LOG_PARSE FAST_REGEX_LOG_PARSE W3C_LOG_PARSE SYS_LOG_PARSE
+//	             FIXED_COLUMN_LOG_PARSE VARIABLE_COLUMN_LOG_PARSE (each returns a ROW,
+//	             whose fields Field reads; logparse.go, row.go)
 //
 // The planner rewrites the SQL forms: POSITION(a IN b) -> KDA_POSITION(a, b),
 // TRIM(LEADING c FROM s) -> KDA_TRIM('LEADING', c, s), OVERLAY(s PLACING r
 // FROM n FOR m) -> KDA_OVERLAY(s, r, n, m), FLOOR(ts TO MINUTE) ->
 // KDA_FLOOR_TO(ts, 'MINUTE'), EXTRACT(HOUR FROM x) -> KDA_EXTRACT('HOUR', x),
 // x SIMILAR TO p -> SIMILAR_TO(x, p), x IS NULL -> IS_NULL(x), -x -> NEG(x).
-// CAST and CASE have their own constructors.
+// CAST and CASE have their own constructors. Patterns of REGEX_REPLACE and
+// the log parsers are java.util.regex syntax, translated to RE2
+// (javaregex.go).
 //
 // Errors per row: integer overflow (ARITHMETIC_OVERFLOW), division by zero
 // of any numeric type (DIVISION_BY_ZERO), failed conversions and date

@@ -231,3 +231,15 @@ func TestFieldOfNullRows(t *testing.T) {
 		t.Errorf("unknown field: %v", err)
 	}
 }
+
+func TestRegexReplaceJavaSyntax(t *testing.T) {
+	runCases(t, []evalCase{
+		{"a POSIX class and a named group reference", func() Expr {
+			return call("REGEX_REPLACE", s("ab12 c3"), s(`(?<w>\p{Alpha}+)(?<d>\d+)`), s("${d}${w}"), i32(1), i32(0))
+		}, "12ab 3c"},
+		{"quoted text", func() Expr { return call("REGEX_REPLACE", s("a+b a+b"), s(`\Qa+b\E`), s("x"), i32(1), i32(2)) }, "a+b x"},
+	})
+	if _, err := Call("REGEX_REPLACE", s("x"), s(`(a)\1`), s(""), i32(1), i32(0)); err == nil || !strings.Contains(err.Error(), `backreference \1 at character 4`) {
+		t.Errorf("a backreference: %v", err)
+	}
+}

@@ -426,8 +426,8 @@ func similarToRegexp(p string, esc rune) (string, error) {
 	return b.String(), nil
 }
 
-// javaReplacement turns a java.util.regex replacement ($1, \$ for a
-// literal dollar) into a Go Expand template.
+// javaReplacement turns a java.util.regex replacement ($1, ${name}, \$
+// for a literal dollar) into a Go Expand template.
 func javaReplacement(r string) string {
 	var b strings.Builder
 	for k := 0; k < len(r); k++ {
@@ -447,6 +447,10 @@ func javaReplacement(r string) string {
 			}
 			b.WriteString("${" + r[k+1:j] + "}")
 			k = j - 1
+		case c == '$' && k+1 < len(r) && r[k+1] == '{' && strings.IndexByte(r[k:], '}') > 2:
+			j := k + strings.IndexByte(r[k:], '}')
+			b.WriteString("${" + r[k+2:j] + "}") // a named group, ${name}
+			k = j
 		case c == '$':
 			b.WriteString("$$")
 		default:
