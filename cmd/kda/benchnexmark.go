@@ -93,7 +93,7 @@ Reported per query:
 Queries (kda SQL in connectors/nexmark/queries.go; "kda bench nexmark --list"
 prints them): q0 pass-through, q1 currency conversion, q2 selection, q3 local
 item suggestion (join), q4 average price per category (join + aggregate),
-q5 hot items (HOP count, then max per window), q6 average selling price per
+q5 hot items (HOP count, max per window, join back), q6 average selling price per
 seller (join), q7 highest bid (window max + join), q8 monitor new users
 (join). Queries whose joins the planner does not accept yet are reported as
 "needs joins". --cpuprofile profiles the whole run, generation included

@@ -251,8 +251,7 @@ func (r *Runtime) wire(p *plan.Pump, target *pipeline.Stream) error {
 		}
 	}
 	r.pumps = append(r.pumps, run)
-	r.streams[p.Source].Subscribe(run)
-	return nil
+	return r.subscribe(p, run) // join.go: a join pump reads two streams
 }
 
 // OperatorRows counts the rows one operator of a pump took and emitted.
@@ -292,7 +291,7 @@ func (r *Runtime) OperatorRows() []OperatorRows {
 func (r *Runtime) sortStreams() error {
 	feeds := map[string][]string{} // target -> sources
 	for _, p := range r.plan.Pumps {
-		feeds[p.Target] = append(feeds[p.Target], p.Source)
+		feeds[p.Target] = append(feeds[p.Target], p.Sources()...)
 	}
 	state := map[string]int{} // 1 visiting, 2 done
 	var visit func(name string, path []string) error

@@ -74,6 +74,8 @@
 //     Expr is the AST's first ORDER BY expression
 //   - SELECT STREAM                   -> SELECT; Block.Stream
 //   - FROM s OVER (spec) AS t         -> FROM s AS t; Block.JoinWindows["T"]
+//   - a FULL [OUTER] JOIN b ON c      -> a STRAIGHT_JOIN b ON c (MySQL has no
+//     FULL JOIN; the planner reads StraightJoinStr as FULL)
 //   - FROM (q) AS t(a, b)             -> FROM (q) AS t; Query.ColumnAliases["T"]
 //   - FROM TABLE(fn(CURSOR(q), args)) AS t -> FROM (q) AS t;
 //     Query.TableFunctions["T"] holds fn, the parsed args and the Subquery.

@@ -400,7 +400,15 @@ func (r *rewriter) one(e *emitter, i, hi int, from span) (int, error) {
 	case inFrom && t.is("AS") && r.peek(i+2, hi).isOp("(") && next.isIdent():
 		return r.columnAliases(e, i)
 	case t.is("FULL"):
-		return 0, r.errAt(i, "FULL [OUTER] JOIN is not supported yet")
+		k := i + 1
+		if r.peek(k, hi).is("OUTER") {
+			k++
+		}
+		if !r.peek(k, hi).is("JOIN") {
+			return 0, r.errAt(k, "expected JOIN after FULL [OUTER]")
+		}
+		e.word("STRAIGHT_JOIN", t) // MySQL has no FULL JOIN: the planner reads STRAIGHT_JOIN as FULL
+		return k + 1, nil
 	case t.is("EXCEPT") || t.is("INTERSECT"):
 		return 0, r.errAt(i, "%s is not supported yet: only UNION [ALL] combines queries", t.val)
 	case t.is("IS"):

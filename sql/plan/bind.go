@@ -18,6 +18,7 @@ import (
 type scope struct {
 	schema     types.Schema
 	qualifiers []string
+	join       *joinScope // the two sides of a join (join.go)
 }
 
 func (s *scope) qualifies(q string) bool {
@@ -131,6 +132,9 @@ func (b *binder) bind(e sqlparser.Expr) (expr.Expr, error) {
 
 // resolve finds a column in the scope.
 func (b *binder) resolve(c *sqlparser.ColName) (expr.Expr, error) {
+	if b.sc.join != nil {
+		return b.resolveJoined(c) // join.go
+	}
 	if x, ok, err := b.rowField(c); ok {
 		return x, err // rowfield.go: t.r.COLUMN1, r.COLUMN1
 	}

@@ -71,6 +71,8 @@ type Pump struct {
 type opFactory struct {
 	describe string
 	build    func() (operators.Operator, error)
+	// join is set on a join pump's first operator (join.go).
+	join *JoinPump
 }
 
 // emitter is the output side every operator of operators/relational and

@@ -62,12 +62,17 @@ func (p *planner) planSelect(q *dialect.Query, sel *sqlparser.Select) (*selected
 		}
 		return q.Pos
 	}
-	if len(sel.From) != 1 {
-		return nil, p.errAt(qpos(sel), "a query reads exactly one stream; joins are not supported yet")
+	if len(sel.From) > 2 {
+		return nil, p.errAt(qpos(sel), "a query joins two inputs at most")
 	}
 	s := &selected{}
 	sc := &scope{}
-	switch from := sel.From[0].(type) {
+	where := sel.Where
+	fromItem := sel.From[0]
+	if len(sel.From) == 2 { // FROM a, b WHERE cond: an inner join on cond (join.go)
+		fromItem, where = &sqlparser.JoinTableExpr{LeftExpr: sel.From[0], Join: ",", RightExpr: sel.From[1]}, nil
+	}
+	switch from := fromItem.(type) {
 	case *sqlparser.AliasedTableExpr:
 		switch t := from.Expr.(type) {
 		case sqlparser.TableName:
@@ -108,7 +113,13 @@ func (p *planner) planSelect(q *dialect.Query, sel *sqlparser.Select) (*selected
 			sc.qualifiers = []string{a}
 		}
 	case *sqlparser.JoinTableExpr:
-		return nil, p.errAt(qpos(from), "joins are not supported yet")
+		var cond sqlparser.Expr
+		if where == nil && sel.Where != nil {
+			cond = sel.Where.Expr
+		}
+		if err := p.planJoin(q, sel, from, cond, s, sc); err != nil { // join.go
+			return nil, err
+		}
 	default:
 		return nil, p.errAt(qpos(sel), "unsupported FROM clause %s", sqlparser.String(sel.From))
 	}
@@ -124,16 +135,16 @@ func (p *planner) planSelect(q *dialect.Query, sel *sqlparser.Select) (*selected
 	}
 	in := &binder{p: p, q: q, sc: sc}
 
-	if sel.Where != nil {
-		if containsAggregate(sel.Where.Expr) {
-			return nil, in.errAt(sel.Where.Expr, "aggregates are not allowed in WHERE; use HAVING")
+	if where != nil {
+		if containsAggregate(where.Expr) {
+			return nil, in.errAt(where.Expr, "aggregates are not allowed in WHERE; use HAVING")
 		}
-		pred, err := in.bind(sel.Where.Expr)
+		pred, err := in.bind(where.Expr)
 		if err != nil {
 			return nil, err
 		}
 		if k := pred.Type().Kind; k != types.Boolean && k != types.Null {
-			return nil, in.errAt(sel.Where.Expr, "WHERE needs a BOOLEAN condition, not %s", pred.Type())
+			return nil, in.errAt(where.Expr, "WHERE needs a BOOLEAN condition, not %s", pred.Type())
 		}
 		schema := sc.schema
 		s.add("Filter "+pred.String(), func() (operators.Operator, error) {
@@ -210,6 +221,19 @@ func (p *planner) project(q *dialect.Query, sel *sqlparser.Select, s *selected, 
 				if err := allowStar(); err != nil {
 					return nil, err
 				}
+			}
+			if b.sc.join != nil { // join.go: the sides' columns
+				cols, err := b.sc.join.star(b, it, input)
+				if err != nil {
+					return nil, err
+				}
+				for _, c := range cols {
+					f := input.Fields[c]
+					exprs = append(exprs, expr.Col(c, f.Type, f.Name))
+					names = append(names, addName(f.Name))
+					nodes = append(nodes, it)
+				}
+				continue
 			}
 			if q := it.TableName.Name.String(); q != "" && !b.sc.qualifies(q) {
 				return nil, b.errAt(it, "unknown stream or alias %s in %s", quoteName(q), sqlparser.String(it))

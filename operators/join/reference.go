@@ -1,0 +1,296 @@
+package join
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/kdaproject/kda/operators"
+	"github.com/kdaproject/kda/operators/expr"
+	"github.com/kdaproject/kda/operators/reftable"
+	"github.com/kdaproject/kda/operators/relational"
+	"github.com/kdaproject/kda/sql/types"
+)
+
+// RefSpec describes a join of a stream with a reference table: each
+// stream row is probed against the table's current snapshot.
+type RefSpec struct {
+	Input types.Schema
+	Table *reftable.Table
+	// Outer keeps stream rows without a match, NULL-extended (LEFT JOIN).
+	Outer bool
+	// StreamKeys[i] = TableKeys[i] are the equi-join conditions, over the
+	// stream's schema and the table's (no ROWTIME) respectively.
+	StreamKeys, TableKeys []expr.Expr
+	// Residual is the rest of the condition, over Schema(); nil is TRUE.
+	Residual expr.Expr
+}
+
+// RefOutputSchema is a reference join's output: the stream's columns
+// (ROWTIME first), then the table's, nullable.
+func RefOutputSchema(input, table types.Schema) types.Schema {
+	out := types.Schema{Fields: append([]types.Field{}, input.Fields...)}
+	for _, f := range table.Fields {
+		out.Fields = append(out.Fields, types.Field{Name: f.Name, Type: f.Type.Nullable()})
+	}
+	return out
+}
+
+// RefJoin is the operator NewRef builds. Its output rows keep the stream
+// row's ROWTIME and order; a stream row matching several table rows is
+// followed by each in table order. The hash index on the table's keys is
+// built once per snapshot and shared by every join that uses the same keys.
+type RefJoin struct {
+	relational.Out
+	spec   RefSpec
+	schema types.Schema
+	arrow  *arrow.Schema
+	codec  *keyCodec
+	kc     keyCols
+	sig    string
+	errs   expr.RowErrors
+	// per batch
+	sr, tr []int32
+}
+
+// NewRef builds a reference join.
+func NewRef(spec RefSpec) (*RefJoin, error) {
+	if err := operators.CheckSchema(spec.Input); err != nil {
+		return nil, err
+	}
+	if spec.Table == nil {
+		return nil, fmt.Errorf("reference join: no table")
+	}
+	if len(spec.StreamKeys) != len(spec.TableKeys) {
+		return nil, fmt.Errorf("reference join: %d stream keys, %d table keys", len(spec.StreamKeys), len(spec.TableKeys))
+	}
+	j := &RefJoin{spec: spec, schema: RefOutputSchema(spec.Input, spec.Table.Schema()), codec: newKeyCodec(spec.StreamKeys)}
+	if newKeyCodec(spec.TableKeys).ints != j.codec.ints {
+		return nil, fmt.Errorf("reference join: the stream and table keys are of incompatible types")
+	}
+	j.arrow = j.schema.Arrow()
+	var sig []string
+	for _, k := range spec.TableKeys {
+		sig = append(sig, k.String())
+	}
+	j.sig = strings.Join(sig, "\x00")
+	return j, nil
+}
+
+// Schema implements operators.Operator.
+func (j *RefJoin) Schema() types.Schema { return j.schema }
+
+// Advance implements operators.Operator: the join holds no rows.
+func (j *RefJoin) Advance(*operators.Context, time.Time) error { return nil }
+
+// refIndexes are the hash indexes of one snapshot, by key signature.
+type refIndexes struct {
+	mu sync.Mutex
+	m  map[string]*refIndex
+}
+
+// refIndex maps a key to the first table row with it; next chains the
+// rows with the same key, in table order (-1 ends a chain).
+type refIndex struct {
+	ints map[int64]int32
+	strs map[string]int32
+	next []int32
+}
+
+func (j *RefJoin) index(snap *reftable.Snapshot) (*refIndex, error) {
+	set := snap.Index(func() any { return &refIndexes{m: map[string]*refIndex{}} }).(*refIndexes)
+	set.mu.Lock()
+	defer set.mu.Unlock()
+	if ix := set.m[j.sig]; ix != nil {
+		return ix, nil
+	}
+	codec := newKeyCodec(j.spec.TableKeys)
+	var kc keyCols
+	if err := codec.eval(nil, snap.Rows, &kc); err != nil {
+		return nil, err
+	}
+	n := int(snap.Rows.NumRows())
+	ix := &refIndex{next: make([]int32, n)}
+	if codec.ints {
+		ix.ints = make(map[int64]int32, n)
+	} else {
+		ix.strs = make(map[string]int32, n)
+	}
+	for i := n - 1; i >= 0; i-- {
+		ix.next[i] = -1
+		if !kc.OK[i] {
+			continue
+		}
+		if codec.ints {
+			if h, ok := ix.ints[kc.I[i]]; ok {
+				ix.next[i] = h
+			}
+			ix.ints[kc.I[i]] = int32(i)
+		} else {
+			if h, ok := ix.strs[kc.S[i]]; ok {
+				ix.next[i] = h
+			}
+			ix.strs[kc.S[i]] = int32(i)
+		}
+	}
+	set.m[j.sig] = ix
+	return ix, nil
+}
+
+// Process implements operators.Operator.
+func (j *RefJoin) Process(ctx *operators.Context, rec arrow.Record) error {
+	n := int(rec.NumRows())
+	if n == 0 {
+		return nil
+	}
+	snap := j.spec.Table.Current()
+	j.sr, j.tr = j.sr[:0], j.tr[:0]
+	if snap != nil && snap.Rows.NumRows() > 0 {
+		ix, err := j.index(snap)
+		if err != nil {
+			return fmt.Errorf("reference join %s: %w", j.spec.Table.Name(), err)
+		}
+		if err := j.codec.eval(ctx, rec, &j.kc); err != nil {
+			return err
+		}
+		for i := 0; i < n; i++ {
+			h := int32(-1)
+			if j.kc.OK[i] {
+				var ok bool
+				if j.codec.ints {
+					h, ok = ix.ints[j.kc.I[i]]
+				} else {
+					h, ok = ix.strs[j.kc.S[i]]
+				}
+				if !ok {
+					h = -1
+				}
+			}
+			if h < 0 {
+				if j.spec.Outer && j.spec.Residual == nil {
+					j.sr, j.tr = append(j.sr, int32(i)), append(j.tr, -1)
+				}
+				continue
+			}
+			for ; h >= 0; h = ix.next[h] {
+				j.sr, j.tr = append(j.sr, int32(i)), append(j.tr, h)
+			}
+		}
+	} else if j.spec.Outer {
+		for i := 0; i < n; i++ {
+			j.sr, j.tr = append(j.sr, int32(i)), append(j.tr, -1)
+		}
+	}
+	if len(j.sr) == 0 && !(j.spec.Outer && j.spec.Residual != nil) {
+		return nil
+	}
+	var table arrow.Record
+	if snap != nil {
+		table = snap.Rows
+	}
+	mem := ctx.Alloc()
+	out := j.build(mem, rec, table, j.sr, j.tr)
+	defer out.Release()
+	if j.spec.Residual == nil {
+		return j.Send(out)
+	}
+	j.errs.Reset()
+	arr, err := j.spec.Residual.Eval(ctx.Eval(&j.errs), out)
+	if err != nil {
+		return fmt.Errorf("reference join: evaluate %s: %w", j.spec.Residual, err)
+	}
+	defer arr.Release()
+	relational.ReportFailed(ctx, out, &j.errs)
+	b, _ := arr.(*array.Boolean)
+	pass := func(k int) bool { return b != nil && b.IsValid(k) && b.Value(k) && !j.errs.Failed(k) }
+	if !j.spec.Outer {
+		var keep []int
+		for k := range j.sr {
+			if pass(k) {
+				keep = append(keep, k)
+			}
+		}
+		if len(keep) == 0 {
+			return nil
+		}
+		kept, err := relational.Take(mem, out, keep)
+		if err != nil {
+			return err
+		}
+		defer kept.Release()
+		return j.Send(kept)
+	}
+	// LEFT with a condition: rows whose candidates all fail are NULL-extended.
+	var fs, ft []int32
+	k := 0
+	for i := 0; i < n; i++ {
+		any := false
+		for ; k < len(j.sr) && int(j.sr[k]) == i; k++ {
+			if pass(k) {
+				fs, ft = append(fs, int32(i)), append(ft, j.tr[k])
+				any = true
+			}
+		}
+		if !any {
+			fs, ft = append(fs, int32(i)), append(ft, -1)
+		}
+	}
+	final := j.build(mem, rec, table, fs, ft)
+	defer final.Release()
+	return j.Send(final)
+}
+
+// build makes the output rows (stream row sr[k], table row tr[k] or NULLs).
+func (j *RefJoin) build(mem memory.Allocator, rec, table arrow.Record, sr, tr []int32) arrow.Record {
+	n := len(sr)
+	cols := make([]arrow.Array, 0, len(j.schema.Fields))
+	identity := n == int(rec.NumRows())
+	for k := 0; identity && k < n; k++ {
+		identity = int(sr[k]) == k
+	}
+	seg := make([]int32, n)
+	srcs := []arrow.Array{nil}
+	for c := 0; c < int(rec.NumCols()); c++ {
+		if identity {
+			a := rec.Column(c)
+			a.Retain()
+			cols = append(cols, a)
+			continue
+		}
+		srcs[0] = rec.Column(c)
+		cols = append(cols, gather(mem, rec.Column(c).DataType(), srcs, seg, sr))
+	}
+	tseg := make([]int32, n)
+	for k, r := range tr {
+		if r < 0 {
+			tseg[k] = -1
+		}
+	}
+	tfields := j.spec.Table.Schema().Fields
+	for c, f := range tfields {
+		if table == nil {
+			cols = append(cols, gather(mem, f.Type.Arrow(), nil, allNull(n), tr))
+			continue
+		}
+		srcs[0] = table.Column(c)
+		cols = append(cols, gather(mem, f.Type.Arrow(), srcs, tseg, tr))
+	}
+	out := array.NewRecord(j.arrow, cols, int64(n))
+	for _, c := range cols {
+		c.Release()
+	}
+	return out
+}
+
+func allNull(n int) []int32 {
+	s := make([]int32, n)
+	for i := range s {
+		s[i] = -1
+	}
+	return s
+}
