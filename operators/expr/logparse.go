@@ -244,7 +244,7 @@ func registerLogParse(r *Registry) {
 			}
 			re, err := compileJavaLine(p, lazy)
 			if err != nil {
-				return nil, nil, argErr(1, "%s: %v", name, err)
+				return nil, nil, argWrap(1, name, err)
 			}
 			groups := re.NumSubexp()
 			if groups == 0 {

@@ -22,12 +22,20 @@ import (
 type ArgError struct {
 	Arg     int // 0-based
 	Message string
+	Err     error // the cause, such as a *JavaRegexError, or nil
 }
 
 func (e *ArgError) Error() string { return e.Message }
 
+func (e *ArgError) Unwrap() error { return e.Err }
+
 func argErr(arg int, format string, args ...any) error {
 	return &ArgError{Arg: arg, Message: fmt.Sprintf(format, args...)}
+}
+
+// argWrap is an ArgError "prefix: err" that keeps err as its cause.
+func argWrap(arg int, prefix string, err error) error {
+	return &ArgError{Arg: arg, Message: prefix + ": " + err.Error(), Err: err}
 }
 
 // fieldNode reads one field of a ROW expression.

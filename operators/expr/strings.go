@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -194,7 +195,7 @@ func registerStrings(r *Registry) {
 			}
 			pat, err := patternFor(args[1], compileJava) // javaregex.go
 			if err != nil {
-				return types.Type{}, nil, nil, err
+				return types.Type{}, nil, nil, argWrap(1, "REGEX_REPLACE", errors.Unwrap(err))
 			}
 			return str, cargs, func(_ *EvalContext, a []arrow.Array, i int, out *rowOut) error {
 				re, err := pat.get(argStr(a[1], i))
@@ -324,7 +325,7 @@ func patternFor(e Expr, compile func(string) (*regexp.Regexp, error)) (*patternC
 	if p, ok := literalString(e); ok {
 		re, err := compile(p)
 		if err != nil {
-			return nil, &ArgError{Arg: 1, Message: err.Error()}
+			return nil, &ArgError{Arg: 1, Message: err.Error(), Err: err}
 		}
 		pc.fixed = re
 	}

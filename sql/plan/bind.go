@@ -18,7 +18,6 @@ import (
 type scope struct {
 	schema     types.Schema
 	qualifiers []string
-	join       *joinScope // the two sides of a join (join.go)
 }
 
 func (s *scope) qualifies(q string) bool {
@@ -59,7 +58,7 @@ func (b *binder) wrap(node sqlparser.SQLNode, err error) error {
 	if _, ok := err.(*dialect.SyntaxError); ok {
 		return err
 	}
-	return b.errAt(argNode(node, err), "%s", err.Error()) // rowfield.go
+	return b.argError(node, err) // rowfield.go
 }
 
 func (b *binder) bind(e sqlparser.Expr) (expr.Expr, error) {
@@ -132,9 +131,6 @@ func (b *binder) bind(e sqlparser.Expr) (expr.Expr, error) {
 
 // resolve finds a column in the scope.
 func (b *binder) resolve(c *sqlparser.ColName) (expr.Expr, error) {
-	if b.sc.join != nil {
-		return b.resolveJoined(c) // join.go
-	}
 	if x, ok, err := b.rowField(c); ok {
 		return x, err // rowfield.go: t.r.COLUMN1, r.COLUMN1
 	}

@@ -3,10 +3,12 @@ package plan
 import (
 	"errors"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/xwb1989/sqlparser"
 
 	"github.com/kdaproject/kda/operators/expr"
+	"github.com/kdaproject/kda/sql/dialect"
 	"github.com/kdaproject/kda/sql/types"
 )
 
@@ -56,6 +58,39 @@ func (b *binder) rowField(c *sqlparser.ColName) (x expr.Expr, ok bool, err error
 	}
 	x, err = expr.Field(expr.Col(i, f.Type, f.Name), name)
 	return x, true, b.wrap(c, err)
+}
+
+// argError reports err, from binding the call at node, at the argument it
+// is about, and an unsupported Java regular expression construct at the
+// construct itself when the literal can be read back from the source.
+func (b *binder) argError(node sqlparser.SQLNode, err error) error {
+	node = argNode(node, err)
+	pos, ok := b.q.Locate(node)
+	if !ok {
+		pos = b.q.Pos
+	}
+	var je *expr.JavaRegexError
+	if errors.As(err, &je) {
+		pos = insideLiteral(b.p.prog.Source, pos, je.Pattern, je.Offset)
+	}
+	return b.p.errAt(pos, "%s", err.Error())
+}
+
+// insideLiteral moves pos, the position of the literal 'text', to byte
+// offset off of text, when the source spells that much of the literal
+// as is (no doubled quotes, no line breaks); otherwise pos stays.
+func insideLiteral(src string, pos dialect.Pos, text string, off int) dialect.Pos {
+	start := pos.Offset + 1
+	if pos.Offset < 0 || off > len(text) || start+off > len(src) || src[pos.Offset] != '\'' {
+		return pos
+	}
+	prefix := text[:off]
+	if src[start:start+off] != prefix || strings.ContainsAny(prefix, "\n'") {
+		return pos
+	}
+	pos.Offset = start + off
+	pos.Col += 1 + utf8.RuneCountInString(prefix)
+	return pos
 }
 
 // argNode narrows an error about one argument of a call (expr.ArgError:
