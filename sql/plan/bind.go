@@ -18,6 +18,7 @@ import (
 type scope struct {
 	schema     types.Schema
 	qualifiers []string
+	join       *joinScope // the two sides of a join (join.go)
 }
 
 func (s *scope) qualifies(q string) bool {
@@ -133,6 +134,9 @@ func (b *binder) bind(e sqlparser.Expr) (expr.Expr, error) {
 func (b *binder) resolve(c *sqlparser.ColName) (expr.Expr, error) {
 	if x, ok, err := b.rowField(c); ok {
 		return x, err // rowfield.go: t.r.COLUMN1, r.COLUMN1
+	}
+	if b.sc.join != nil {
+		return b.resolveJoined(c) // join.go
 	}
 	name := c.Name.String()
 	if q := c.Qualifier.Name.String(); q != "" && !b.sc.qualifies(q) {
