@@ -26,6 +26,9 @@ import (
 // rowField binds c when it names a field of a ROW column; ok is false when
 // c is an ordinary column reference.
 func (b *binder) rowField(c *sqlparser.ColName) (x expr.Expr, ok bool, err error) {
+	if b.sc.join != nil {
+		return nil, false, nil // the two sides of a join resolve their own names (join.go)
+	}
 	q := c.Qualifier
 	var rowName string
 	switch {
