@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"runtime"
@@ -147,7 +148,7 @@ seller (join), q7 highest bid (window max + join), q8 monitor new users
 				if !a.jsonOutput() && len(queries) > 1 {
 					fmt.Fprintf(a.stderr, "nexmark: running %s…\n", q.Name)
 				}
-				res, err := runNexmark(q, cfg)
+				res, err := runNexmark(cmd.Context(), q, cfg)
 				if err != nil {
 					return fmt.Errorf("nexmark %s: %w", q.Name, err)
 				}
@@ -174,7 +175,7 @@ seller (join), q7 highest bid (window max + join), q8 monitor new users
 const nexmarkChunk = 256 << 10
 
 // runNexmark replays cfg.Events events through q.
-func runNexmark(q nexmark.Query, cfg nexmarkConfig) (nexmarkResult, error) {
+func runNexmark(ctx context.Context, q nexmark.Query, cfg nexmarkConfig) (nexmarkResult, error) {
 	res := nexmarkResult{Query: q.Name, Title: q.Title, Note: q.Note, Status: "ok"}
 	t := nexmarkTargets[q.Name]
 	res.Target, res.Flink = t.target, t.flink
@@ -207,6 +208,9 @@ func runNexmark(q nexmark.Query, cfg nexmarkConfig) (nexmarkResult, error) {
 	)
 	for from := int64(0); from < cfg.Events; from += nexmarkChunk {
 		n := int(min(nexmarkChunk, cfg.Events-from))
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
 		gen.Fill(&batch, from, n)
 		recs = recs[:0]
 		for i, d := range batch.Data {
