@@ -200,16 +200,26 @@ func gatherBytes(dt arrow.DataType, srcs []arrow.Array, seg, row []int32) arrow.
 		}
 	}
 	outOffs := make([]int32, n+1)
-	outData := make([]byte, 0, total)
+	outData := make([]byte, total)
+	pos := 0
 	for k := range seg {
-		outOffs[k] = int32(len(outData))
+		outOffs[k] = int32(pos)
 		if s := seg[k]; s >= 0 {
 			o := offs[s]
 			base := o[0]
-			outData = append(outData, data[s][o[row[k]]-base:o[row[k]+1]-base]...)
+			src := data[s][o[row[k]]-base : o[row[k]+1]-base]
+			if len(src) <= 16 { // short values: a loop beats a memmove call
+				dst := outData[pos : pos+len(src)]
+				for i := range src {
+					dst[i] = src[i]
+				}
+			} else {
+				copy(outData[pos:], src)
+			}
+			pos += len(src)
 		}
 	}
-	outOffs[n] = int32(len(outData))
+	outOffs[n] = int32(pos)
 	valid, nulls := gatherValidity(srcs, seg, row)
 	ob := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(outOffs))), 4*(n+1))
 	d := array.NewData(dt, n, []*memory.Buffer{valid, memory.NewBufferBytes(ob), memory.NewBufferBytes(outData)}, nil, nulls, 0)

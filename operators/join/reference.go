@@ -2,6 +2,8 @@ package join
 
 import (
 	"fmt"
+	"math"
+	"math/bits"
 	"strings"
 	"sync"
 	"time"
@@ -97,9 +99,87 @@ type refIndexes struct {
 // refIndex maps a key to the first table row with it; next chains the
 // rows with the same key, in table order (-1 ends a chain).
 type refIndex struct {
-	ints map[int64]int32
+	ints intIndex
 	strs map[string]int32
 	next []int32
+}
+
+// intIndex maps integer keys to a row: a direct table when the keys are
+// dense (min..max spans at most four times their number), an
+// open-addressing hash table otherwise. Both beat a Go map on a large
+// table, whose lookups are cache misses.
+type intIndex struct {
+	dense  bool
+	min    int64
+	direct []int32 // dense: row of key min+i, or -1
+	keys   []int64 // hash: power-of-two slots
+	rows   []int32 // hash: -1 for an empty slot
+	shift  uint
+}
+
+func newIntIndex(keys []int64, ok []bool) intIndex {
+	var x intIndex
+	n := 0
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for i, k := range keys {
+		if ok[i] {
+			n++
+			lo, hi = min(lo, k), max(hi, k)
+		}
+	}
+	if n > 0 && hi-lo >= 0 && uint64(hi-lo) < uint64(4*n+1024) {
+		x.dense, x.min = true, lo
+		x.direct = make([]int32, hi-lo+1)
+		for i := range x.direct {
+			x.direct[i] = -1
+		}
+		return x
+	}
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	x.keys, x.rows = make([]int64, size), make([]int32, size)
+	for i := range x.rows {
+		x.rows[i] = -1
+	}
+	x.shift = uint(64 - bits.TrailingZeros(uint(size)))
+	return x
+}
+
+func (x *intIndex) slot(k int64) int {
+	mask := len(x.keys) - 1
+	i := int((uint64(k) * 0x9E3779B97F4A7C15) >> x.shift)
+	for x.rows[i] >= 0 && x.keys[i] != k {
+		i = (i + 1) & mask
+	}
+	return i
+}
+
+// get returns the row of key k, or -1.
+func (x *intIndex) get(k int64) int32 {
+	if x.dense {
+		d := uint64(k - x.min)
+		if k < x.min || d >= uint64(len(x.direct)) {
+			return -1
+		}
+		return x.direct[d]
+	}
+	return x.rows[x.slot(k)]
+}
+
+// put sets the row of key k and returns the previous one (-1 if none).
+func (x *intIndex) put(k int64, row int32) int32 {
+	if x.dense {
+		d := k - x.min
+		old := x.direct[d]
+		x.direct[d] = row
+		return old
+	}
+	i := x.slot(k)
+	old := x.rows[i]
+	x.keys[i], x.rows[i] = k, row
+	return old
 }
 
 func (j *RefJoin) index(snap *reftable.Snapshot) (*refIndex, error) {
@@ -117,7 +197,7 @@ func (j *RefJoin) index(snap *reftable.Snapshot) (*refIndex, error) {
 	n := int(snap.Rows.NumRows())
 	ix := &refIndex{next: make([]int32, n)}
 	if codec.ints {
-		ix.ints = make(map[int64]int32, n)
+		ix.ints = newIntIndex(kc.I, kc.OK)
 	} else {
 		ix.strs = make(map[string]int32, n)
 	}
@@ -127,10 +207,7 @@ func (j *RefJoin) index(snap *reftable.Snapshot) (*refIndex, error) {
 			continue
 		}
 		if codec.ints {
-			if h, ok := ix.ints[kc.I[i]]; ok {
-				ix.next[i] = h
-			}
-			ix.ints[kc.I[i]] = int32(i)
+			ix.next[i] = ix.ints.put(kc.I[i], int32(i))
 		} else {
 			if h, ok := ix.strs[kc.S[i]]; ok {
 				ix.next[i] = h
@@ -161,14 +238,10 @@ func (j *RefJoin) Process(ctx *operators.Context, rec arrow.Record) error {
 		for i := 0; i < n; i++ {
 			h := int32(-1)
 			if j.kc.OK[i] {
-				var ok bool
 				if j.codec.ints {
-					h, ok = ix.ints[j.kc.I[i]]
-				} else {
-					h, ok = ix.strs[j.kc.S[i]]
-				}
-				if !ok {
-					h = -1
+					h = ix.ints.get(j.kc.I[i])
+				} else if r, ok := ix.strs[j.kc.S[i]]; ok {
+					h = r
 				}
 			}
 			if h < 0 {
