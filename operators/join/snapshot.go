@@ -149,7 +149,7 @@ func (j *StreamJoin) Restore(r io.Reader) error {
 			return errors.New("join restore: row count mismatch")
 		}
 		s.segs, s.segBase = []arrow.Record{rec}, 0
-		s.t, s.sid, s.row, s.kid = make([]int64, n), make([]int64, n), make([]int32, n), make([]int32, n)
+		s.t, s.sid, s.row, s.kid, s.next = make([]int64, n), make([]int64, n), make([]int32, n), make([]int32, n), make([]int64, n)
 		if err := s.codec.eval(nil, rec, &s.kc); err != nil {
 			return fmt.Errorf("join restore: %w", err)
 		}
@@ -164,7 +164,7 @@ func (j *StreamJoin) Restore(r io.Reader) error {
 					s.kid[i] = j.keys.id(false, 0, s.kc.S[i])
 				}
 				if seq := s.base + int64(i); seq < s.processed {
-					j.keys.bucket[s.idx][s.kid[i]] = append(j.keys.bucket[s.idx][s.kid[i]], seq)
+					j.keys.push(s, s.kid[i], seq)
 				}
 			}
 		}

@@ -120,6 +120,7 @@ type side struct {
 	sid       []int64 // segment of each row
 	row       []int32 // row within the segment
 	kid       []int32 // key id, -1 for a NULL key
+	next      []int64 // next processed row with the same key, -1 at the end
 	matched   []bool
 	processed int64 // first row not yet joined
 	dead      int64 // first row that may still match
@@ -134,16 +135,28 @@ func (s *side) count() int64 { return s.base + int64(len(s.t)) }
 // complete is the time before which every row of the side has arrived.
 func (s *side) complete() int64 { return max(s.maxT, s.beat) }
 
-// keyTable gives equal keys of both sides one id, with a bucket of
-// processed rows per side.
+// keyTable gives equal keys of both sides one id and, per side, a list of
+// the processed rows with that key in arrival order, linked through
+// side.next.
 type keyTable struct {
-	ints   map[int64]int32
-	strs   map[string]int32
-	ikey   []int64
-	skey   []string
-	refs   []int32 // rows of either side holding the id
-	bucket [2][][]int64
-	free   []int32
+	ints       map[int64]int32
+	strs       map[string]int32
+	ikey       []int64
+	skey       []string
+	refs       []int32 // rows of either side holding the id
+	head, tail [2][]int64
+	free       []int32
+}
+
+// push appends row seq of side s to its key's list.
+func (k *keyTable) push(s *side, kid int32, seq int64) {
+	s.next[seq-s.base] = -1
+	if t := k.tail[s.idx][kid]; t >= 0 {
+		s.next[t-s.base] = seq
+	} else {
+		k.head[s.idx][kid] = seq
+	}
+	k.tail[s.idx][kid] = seq
 }
 
 func (k *keyTable) id(isInt bool, i int64, s string) int32 {
@@ -163,8 +176,10 @@ func (k *keyTable) id(isInt bool, i int64, s string) int32 {
 			k.refs = append(k.refs, 0)
 			k.ikey = append(k.ikey, 0)
 			k.skey = append(k.skey, "")
-			k.bucket[0] = append(k.bucket[0], nil)
-			k.bucket[1] = append(k.bucket[1], nil)
+			for s := 0; s < 2; s++ {
+				k.head[s] = append(k.head[s], -1)
+				k.tail[s] = append(k.tail[s], -1)
+			}
 		}
 		if isInt {
 			k.ints[i], k.ikey[id] = id, i
@@ -187,7 +202,9 @@ func (k *keyTable) unref(isInt bool, id int32) {
 		delete(k.strs, k.skey[id])
 		k.skey[id] = ""
 	}
-	k.bucket[0][id], k.bucket[1][id] = k.bucket[0][id][:0], k.bucket[1][id][:0]
+	for s := 0; s < 2; s++ {
+		k.head[s][id], k.tail[s][id] = -1, -1
+	}
 	k.free = append(k.free, id)
 }
 
@@ -313,6 +330,7 @@ func (j *StreamJoin) process(ctx *operators.Context, si int, rec arrow.Record) e
 		s.sid = append(s.sid, sid)
 		s.row = append(s.row, int32(i))
 		s.kid = append(s.kid, kid)
+		s.next = append(s.next, -1)
 		s.matched = append(s.matched, false)
 	}
 	return j.release(ctx)
@@ -349,8 +367,8 @@ func (j *StreamJoin) release(ctx *operators.Context) error {
 				i := seq - s.base
 				s.processed++
 				if kid := s.kid[i]; kid >= 0 {
-					j.keys.bucket[s.idx][kid] = append(j.keys.bucket[s.idx][kid], seq)
-					j.probe(s, o, seq, T, j.keys.bucket[o.idx][kid])
+					j.keys.push(s, kid, seq)
+					j.probe(s, o, seq, T, j.keys.head[o.idx][kid])
 				}
 			}
 		}
@@ -367,14 +385,14 @@ func (j *StreamJoin) release(ctx *operators.Context) error {
 }
 
 // probe pairs the row seq of s, at instant T, with the processed rows of
-// the other side o in bucket whose window admits them.
-func (j *StreamJoin) probe(s, o *side, seq, T int64, bucket []int64) {
+// the other side o of the same key, from first, whose window admits them.
+func (j *StreamJoin) probe(s, o *side, seq, T int64, first int64) {
 	lo, hi := j.spec.Lo.Milliseconds(), j.spec.Hi.Milliseconds()
 	rowsFloor := int64(1) << 62
 	if o.rows >= 0 {
 		rowsFloor = o.processed - int64(o.rows+1)
 	}
-	for _, oseq := range bucket {
+	for oseq := first; oseq >= 0; oseq = o.next[oseq-o.base] {
 		ot := o.t[oseq-o.base]
 		var d int64 // left ROWTIME - right ROWTIME
 		if s.idx == 0 {
@@ -588,13 +606,16 @@ func (j *StreamJoin) evict() {
 			if kid < 0 {
 				continue
 			}
-			b := j.keys.bucket[s.idx][kid]
-			if len(b) > 0 && b[0] == s.base+i {
-				j.keys.bucket[s.idx][kid] = b[1:]
+			if j.keys.head[s.idx][kid] == s.base+i {
+				nx := s.next[i]
+				j.keys.head[s.idx][kid] = nx
+				if nx < 0 {
+					j.keys.tail[s.idx][kid] = -1
+				}
 			}
 			j.keys.unref(s.codec.ints, kid)
 		}
-		s.t, s.sid, s.row, s.kid, s.matched = s.t[k:], s.sid[k:], s.row[k:], s.kid[k:], s.matched[k:]
+		s.t, s.sid, s.row, s.kid, s.next, s.matched = s.t[k:], s.sid[k:], s.row[k:], s.kid[k:], s.next[k:], s.matched[k:]
 		s.base = s.dead
 		first := s.segBase + int64(len(s.segs))
 		if len(s.sid) > 0 {
