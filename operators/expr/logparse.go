@@ -207,9 +207,9 @@ func compileJavaLine(p string, lazy bool) (*regexp.Regexp, error) {
 	if err != nil {
 		return nil, err
 	}
-	flags := "(?s)"
+	flags := "" // . stops at \n, as in Java without DOTALL
 	if lazy {
-		flags = "(?sU)"
+		flags = "(?U)"
 	}
 	re, err := regexp.Compile(flags + `\A(?:` + src + `)\z`)
 	if err != nil {
