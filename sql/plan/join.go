@@ -357,6 +357,11 @@ func (p *planner) planJoin(q *dialect.Query, sel *sqlparser.Select, from *sqlpar
 		} else if ok {
 			lkeys, rkeys = append(lkeys, lk), append(rkeys, rk)
 			keyText = append(keyText, lk.String()+" = "+rk.String())
+			if d, ok := sameWindow(in, js, c); ok && right.stream != nil {
+				// A tumbling-window join: rows of the same window are less
+				// than its width apart.
+				lo, hi = max(lo, -(d-1)), min(hi, d-1)
+			}
 			continue
 		}
 		if right.stream != nil {
@@ -679,4 +684,39 @@ func (p *planner) rowtimeTerm(in *binder, js *joinScope, e sqlparser.Expr) (int,
 		return k, off + d.Milliseconds(), true
 	}
 	return 0, 0, false
+}
+
+// sameWindow recognises "STEP(a.ROWTIME BY w) = STEP(b.ROWTIME BY w)" or
+// "FLOOR(a.ROWTIME TO unit) = FLOOR(b.ROWTIME TO unit)" over the two sides
+// (a join on ROWTIME tumbling windows) and returns the width in ms.
+func sameWindow(in *binder, js *joinScope, c sqlparser.Expr) (int64, bool) {
+	cmp, ok := c.(*sqlparser.ComparisonExpr)
+	if !ok || cmp.Operator != sqlparser.EqualStr {
+		return 0, false
+	}
+	width := func(e sqlparser.Expr) (int, int64, bool) {
+		f, ok := e.(*sqlparser.FuncExpr)
+		if !ok || len(f.Exprs) != 2 {
+			return 0, 0, false
+		}
+		col, ok := unaliased(f.Exprs[0]).(*sqlparser.ColName)
+		if !ok || col.Name.String() != types.RowtimeName || col.Qualifier.Name.IsEmpty() {
+			return 0, 0, false
+		}
+		side := js.sideOfColumn(col)
+		if side < 0 || js.sides[side].rowtime < 0 {
+			return 0, 0, false
+		}
+		d, ok, err := monotonicWidth(in, f, nil)
+		if err != nil || !ok || d <= 0 {
+			return 0, 0, false
+		}
+		return side, d.Milliseconds(), true
+	}
+	a, da, ok1 := width(cmp.Left)
+	b, db, ok2 := width(cmp.Right)
+	if !ok1 || !ok2 || a == b || da != db {
+		return 0, false
+	}
+	return da, true
 }
