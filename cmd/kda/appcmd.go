@@ -49,6 +49,7 @@ Every update increments the application's version id.`,
 		newAppSimpleCmd(a, "stop", "Stop an application after a final checkpoint"),
 		newAppSimpleCmd(a, "describe", "Show an application's status, version, pumps, rows and lag"),
 		newAppSimpleCmd(a, "delete", "Delete an application and its state (its outputs stay)"),
+		newAppRefreshCmd(a),
 		&cobra.Command{
 			Use:   "list",
 			Short: "List applications",
@@ -164,6 +165,65 @@ func newAppSimpleCmd(a *app, verb, short string) *cobra.Command {
 	return cmd
 }
 
+func newAppRefreshCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "refresh NAME [TABLE]",
+		Short: "Reload a running application's reference tables (or one of them) now",
+		Long: `Reload the reference tables of a running application from their sources, or
+only TABLE (exact case). Each reload is atomic: rows read after it are joined
+with the new rows, rows already joined stay as they were. A table that fails to
+load keeps its previous rows; the error names the reason (e.g. the bad line) and
+"kda app describe" shows it until a load succeeds.`,
+		Example: "  kda app refresh tickers\n  kda app refresh tickers CompanyName",
+		Args:    cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := appsPath + "/" + url.PathEscape(args[0]) + "/reference-tables"
+			what := "refresh the reference tables of " + args[0]
+			if len(args) == 2 {
+				path += "/" + url.PathEscape(args[1])
+				what = "refresh reference table " + args[1] + " of " + args[0]
+			}
+			var out struct {
+				Tables []kdaapp.ReferenceTableStatus `json:"tables"`
+			}
+			if err := a.appCall(cmd.Context(), what, http.MethodPost, path+"/refresh", nil, &out); err != nil {
+				return err
+			}
+			if a.jsonOutput() {
+				return printJSON(a.stdout, out)
+			}
+			var b strings.Builder
+			writeReferenceTables(&b, out.Tables)
+			_, err := io.WriteString(a.stdout, b.String())
+			return err
+		},
+	}
+}
+
+// writeReferenceTables lists reference tables for people.
+func writeReferenceTables(b *strings.Builder, tables []kdaapp.ReferenceTableStatus) {
+	for _, t := range tables {
+		loaded := "not loaded"
+		if t.LoadedAt != nil {
+			loaded = fmt.Sprintf("version %d, %d rows (%d bytes), loaded %s", t.Version, t.Rows, t.Bytes, fmtTime(*t.LoadedAt))
+		}
+		fmt.Fprintf(b, "  %s <- %s: %s\n", t.Name, t.Source, loaded)
+		if t.Refresh != "" {
+			next := ""
+			if t.NextRefresh != nil {
+				next = ", next " + fmtTime(*t.NextRefresh)
+			}
+			fmt.Fprintf(b, "    refresh every %s%s\n", t.Refresh, next)
+		}
+		if t.BadRows > 0 {
+			fmt.Fprintf(b, "    %d bad rows skipped: %s\n", t.BadRows, strings.Join(t.BadRowErrors, "; "))
+		}
+		if t.LastError != "" {
+			fmt.Fprintf(b, "    last load failed: %s\n", t.LastError)
+		}
+	}
+}
+
 // definitionBody reads a definition file, inlines its sqlFile and returns
 // it as JSON with the application's name.
 func definitionBody(path string) ([]byte, string, error) {
@@ -201,7 +261,9 @@ func (a *app) appCall(ctx context.Context, what, method, path string, body []byt
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		mgr, err := kdaapp.NewManager(st, kdaapp.ManagerOptions{Paused: true, Sources: sources})
+		// As kda serve will: reference files only under <data>/reference.
+		mgr, err := kdaapp.NewManager(st, kdaapp.ManagerOptions{Paused: true, Sources: sources,
+			ReferenceDir: filepath.Join(a.dataDir, "reference")})
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
@@ -306,6 +368,10 @@ func (a *app) printApp(d kdaapp.Description) error {
 			}
 			fmt.Fprintf(&b, "  %s -> %s (%s), %d rows delivered\n", o.Name, dest, o.Format, d.Delivered[o.Name])
 		}
+	}
+	if len(d.ReferenceTables) > 0 {
+		b.WriteString("Reference tables:\n")
+		writeReferenceTables(&b, d.ReferenceTables)
 	}
 	for _, p := range d.Pumps {
 		fmt.Fprintf(&b, "Pump %s: %s -> %s\n", p.Name, p.Source, p.Target)

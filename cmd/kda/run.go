@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/valyala/fastjson"
 	"golang.org/x/term"
 
+	"github.com/kdaproject/kda/connectors/directory"
 	kdaapp "github.com/kdaproject/kda/engine/app"
 	"github.com/kdaproject/kda/operators/input"
 )
@@ -241,6 +243,9 @@ func (a *app) runApp(args []string, f runFlags) error {
 		return err
 	}
 	defer rt.Close()
+	if err := rt.LoadReferenceTables(context.Background(), a.referenceOptions()); err != nil {
+		return err
+	}
 	lines := splitRecords(data, 0)
 	recs, err := arrivalTimes(def.Input.Schema, lines, f.arrivalField)
 	if err != nil {
@@ -302,6 +307,24 @@ func (a *app) runApp(args []string, f runFlags) error {
 		_ = bar.Finish()
 	}
 	return err
+}
+
+// referenceOptions say where kda run reads reference tables: files
+// relative to the definition, s3 sources from the directory store of
+// --data (<data>/s3/<bucket>/<key>) when it is given.
+func (a *app) referenceOptions() kdaapp.ReferenceOptions {
+	var o kdaapp.ReferenceOptions
+	if a.dataDir != "" {
+		root := filepath.Join(a.dataDir, "s3")
+		o.Objects = func(context.Context) (kdaapp.ObjectReader, error) {
+			s, err := directory.Open(root)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		}
+	}
+	return o
 }
 
 // arrivalTimes turns lines into records with arrival times.

@@ -142,6 +142,9 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		OutputDir:  filepath.Join(dataDir, "outputs"),
 		Sources:    sources,
 		Deliveries: deliveries,
+		// Reference table files are read only from here; s3 sources from
+		// the delivery streams' object store.
+		ReferenceDir: filepath.Join(dataDir, "reference"),
 	})
 	if err != nil {
 		_ = deliveries.Close()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -285,6 +286,14 @@ func (m *Manager) check(def Definition) (Definition, error) {
 			}
 			if _, err := outputPath(m.opts.OutputDir, o.File); err != nil {
 				return def, fmt.Errorf("%w: outputs[%d].file: %w", ErrInvalid, i, err)
+			}
+		}
+	}
+	if m.opts.ReferenceDir != "" {
+		for i, t := range def.ReferenceTables {
+			if f := t.Source.File; f != "" && !filepath.IsLocal(f) {
+				return def, fmt.Errorf("%w: referenceTables[%d].source.file: %q must be a relative path inside the server's reference directory %s (no leading / and no ..); copy the file there, or use an s3 source",
+					ErrInvalid, i, f, m.opts.ReferenceDir)
 			}
 		}
 	}

@@ -328,7 +328,7 @@ func TestReferenceTableSourcesAndLimits(t *testing.T) {
 	}
 	// A file outside the reference directory is refused.
 	def.ReferenceTables[1].Source.File = "../etc/passwd"
-	if _, err := e.m.Update("counts", def); !errors.Is(err, ErrCannotStart) || !strings.Contains(err.Error(), "must be a relative path inside the server's reference directory") {
+	if _, err := e.m.Update("counts", def); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "referenceTables[1].source.file: \"../etc/passwd\" must be a relative path inside the server's reference directory") {
 		t.Errorf("a file outside the reference directory: %v", err)
 	}
 }
