@@ -374,6 +374,15 @@ func (p *planner) planJoin(q *dialect.Query, sel *sqlparser.Select, from *sqlpar
 		rest = append(rest, c)
 	}
 	hasWindow := left.window != nil || right.window != nil
+	if kind == join.Inner && from.Join != "," && sel.Where != nil && right.stream != nil && !hasWindow {
+		// An inner join's WHERE may bound the ROWTIMEs too; it still
+		// filters the joined rows afterwards.
+		for _, c := range conjuncts(sel.Where.Expr, nil) {
+			if l2, h2, ok := p.timeBound(in, js, c); ok {
+				lo, hi = max(lo, l2), min(hi, h2)
+			}
+		}
+	}
 	if right.stream != nil && hasWindow {
 		rest = append(rest, bounded...) // the windows bound time; the interval filters
 	}
