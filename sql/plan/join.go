@@ -312,7 +312,10 @@ func (p *planner) planJoin(q *dialect.Query, sel *sqlparser.Select, from *sqlpar
 				side.cols[i] = base + i
 			}
 			side.cols[0] = -1
-			side.rowtime = len(schema.Fields) - 2 + k
+			side.rowtime = len(schema.Fields) - 2 + k // the hidden column
+			if right.table != nil {
+				side.rowtime = 0 // a reference join keeps the stream row's ROWTIME
+			}
 		} else {
 			side.schema = in.table.Schema()
 			side.cols = make([]int, len(side.schema.Fields))

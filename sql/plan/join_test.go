@@ -45,7 +45,8 @@ func TestPlanReferenceJoin(t *testing.T) {
 CREATE PUMP P AS INSERT INTO O
   SELECT STREAM ticker, "c"."Company", price
   FROM "SOURCE_SQL_STREAM_001" LEFT JOIN "CompanyName" AS "c"
-  ON "SOURCE_SQL_STREAM_001".ticker = "c"."Ticker";`
+  ON "SOURCE_SQL_STREAM_001".ticker = "c"."Ticker"
+  WHERE "SOURCE_SQL_STREAM_001".ROWTIME > TIMESTAMP '1970-01-01 00:00:00';`
 	prog, err := dialect.Parse(src)
 	if err != nil {
 		t.Fatal(err)
