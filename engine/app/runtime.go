@@ -223,6 +223,9 @@ type setEmitter interface{ SetEmit(operators.Emit) }
 // wire builds p's operators into target and counts each operator's rows in
 // and out by wrapping the emit functions Build connected them with.
 func (r *Runtime) wire(p *plan.Pump, target *pipeline.Stream) error {
+	if len(p.Branches) > 0 {
+		return r.wireUnion(p, target) // union.go
+	}
 	ctx := &operators.Context{Mem: r.mem, Errors: r.errors, Pump: p.Name, Now: r.clockNow}
 	ops, err := p.Build(ctx, func(rec arrow.Record) error { return target.Insert(ctx, rec) })
 	if err != nil {
@@ -292,6 +295,9 @@ func (r *Runtime) sortStreams() error {
 	feeds := map[string][]string{} // target -> sources
 	for _, p := range r.plan.Pumps {
 		feeds[p.Target] = append(feeds[p.Target], p.Sources()...)
+		for _, b := range p.Branches { // UNION ALL (union.go)
+			feeds[p.Target] = append(feeds[p.Target], b.Source)
+		}
 	}
 	state := map[string]int{} // 1 visiting, 2 done
 	var visit func(name string, path []string) error

@@ -29,6 +29,9 @@ type Aggregate struct {
 	// name and Args its arguments, of the types User.Params declares.
 	User UserAggregate
 	Args []expr.Expr
+	// Analytic holds the options of LAG and NTH_VALUE, analytic functions
+	// of sliding windows only (analytic.go).
+	Analytic *Analytic
 }
 
 // aggKind is a validated aggregate function.
@@ -51,6 +54,8 @@ const (
 	kAny
 	kEvery
 	kUser // a UserAggregate
+	kLag  // LAG (analytic.go)
+	kNth  // NTH_VALUE (analytic.go)
 )
 
 // aggNames lists the accepted names of each kind (the first is canonical).
@@ -86,6 +91,10 @@ func aggNames(k aggKind) []string {
 		return []string{"ANY", "SOME"}
 	case kEvery:
 		return []string{"EVERY"}
+	case kLag:
+		return []string{"LAG"}
+	case kNth:
+		return []string{"NTH_VALUE"}
 	}
 	return nil
 }
@@ -182,6 +191,7 @@ type aggPlan struct {
 	argScale int32 // of a DECIMAL argument
 	user     UserAggregate
 	uargs    []expr.Expr
+	an       Analytic // LAG, NTH_VALUE
 }
 
 func planAggs(aggs []Aggregate) ([]aggPlan, error) {
@@ -199,6 +209,9 @@ func planAggs(aggs []Aggregate) ([]aggPlan, error) {
 func planAgg(a Aggregate) (aggPlan, error) {
 	if a.User != nil {
 		return userPlan(a)
+	}
+	if a.Analytic != nil || isAnalytic(a.Func) {
+		return analyticPlan(a) // analytic.go
 	}
 	k, ok := lookupKind(a.Func)
 	if !ok {

@@ -28,6 +28,9 @@ func newAggSet(aggs []Aggregate) (*aggSet, error) {
 	}
 	s := &aggSet{plans: plans, args: make([]vec, len(plans))}
 	for _, p := range plans {
+		if p.kind.analytic() {
+			return nil, fmt.Errorf("%s is an analytic function: it needs OVER a sliding window", kindName(p.kind))
+		}
 		a := newGroupAcc(p)
 		if p.user != nil {
 			if a.u, err = newGroupUser(p); err != nil {

@@ -59,6 +59,7 @@ type Sliding struct {
 
 	rt    []int64
 	args  []vec
+	defs  []vec // LAG defaults (analytic.go)
 	gids  []int32
 	res   []vec
 	errs  expr.RowErrors
@@ -138,6 +139,7 @@ func NewSliding(spec SlidingSpec) (*Sliding, error) {
 	}
 	s.arrow = s.schema.Arrow()
 	s.args = make([]vec, len(s.plans))
+	s.defs = make([]vec, len(s.plans))
 	s.table = newGroupTable(s.keys)
 	s.alloc = func(row int) int32 {
 		g, fresh := s.ids.get()
@@ -225,6 +227,9 @@ func (s *Sliding) Process(ctx *operators.Context, rec arrow.Record) error {
 	if err := evalArgs(ec, rec, s.plans, s.args); err != nil {
 		return fmt.Errorf("sliding window: %w", err)
 	}
+	if err := evalDefaults(ec, rec, s.plans, s.defs); err != nil {
+		return fmt.Errorf("sliding window: %w", err)
+	}
 	for _, u := range s.users {
 		if err := evalUserArgs(ec, rec, u.name, s.plans[u.k].uargs, u.args); err != nil {
 			return fmt.Errorf("sliding window: %w", err)
@@ -283,8 +288,11 @@ func (s *Sliding) row(g int32, p *spart, i int) {
 		s.add(pl, &p.run[k], &p.vals[k], p, pos, seq, now)
 	}
 	for k := range s.plans {
-		if s.plans[k].kind != kUser {
-			s.result(&s.plans[k], &p.run[k], &p.vals[k], p, seq, &s.res[k])
+		switch pl := &s.plans[k]; {
+		case pl.kind.analytic():
+			analyticResult(pl, &p.vals[k], p, seq, &s.res[k], &s.defs[k], i)
+		case pl.kind != kUser:
+			s.result(pl, &p.run[k], &p.vals[k], p, seq, &s.res[k])
 		}
 	}
 	for _, u := range s.users {
@@ -340,7 +348,7 @@ func (s *Sliding) growRing(p *spart) {
 
 // add folds the value at ring position pos (sequence seq, time t) into r.
 func (s *Sliding) add(pl *aggPlan, r *srun, v *vec, p *spart, pos int, seq, t int64) {
-	if !v.ok[pos] || pl.kind == kFirst || pl.kind == kLast {
+	if !v.ok[pos] || pl.kind == kFirst || pl.kind == kLast || pl.kind.analytic() {
 		return
 	}
 	if pl.distinct {
@@ -409,7 +417,7 @@ func (s *Sliding) add(pl *aggPlan, r *srun, v *vec, p *spart, pos int, seq, t in
 
 // remove takes the value at ring position pos back out of r.
 func (s *Sliding) remove(pl *aggPlan, r *srun, v *vec, pos int, seq, t int64) {
-	if !v.ok[pos] || pl.kind == kFirst || pl.kind == kLast {
+	if !v.ok[pos] || pl.kind == kFirst || pl.kind == kLast || pl.kind.analytic() {
 		return
 	}
 	if pl.distinct {

@@ -2,6 +2,7 @@ package dialect
 
 import (
 	"strconv"
+	"strings"
 )
 
 // call rewrites a function call at i (name, "(" at i+1) including the
@@ -11,11 +12,18 @@ func (r *rewriter) call(e *emitter, i, hi int, from span) (int, error) {
 	open := i + 1
 	cl := r.match[open]
 	next := cl + 1
-	over := r.peek(cl+1, hi).is("OVER")
+	mods, at, err := r.analyticModifiers(cl+1, hi) // analytic.go
+	if err != nil {
+		return 0, err
+	}
+	over := r.peek(at, hi).is("OVER")
+	if len(mods) > 0 && !over {
+		return 0, r.errAt(cl+1, "%s needs OVER a window after it: %s(...) %s OVER w", strings.Join(mods, " "), t.val, strings.Join(mods, " "))
+	}
 	var key string
 	if over {
 		var err error
-		if key, next, err = r.overSpec(cl+1, hi, false); err != nil {
+		if key, next, err = r.overSpec(at, hi, false); err != nil {
 			return 0, err
 		}
 		e.word("KDA_OVER", t)
@@ -27,6 +35,10 @@ func (r *rewriter) call(e *emitter, i, hi int, from span) (int, error) {
 	if over {
 		e.word(",", r.toks[cl+1])
 		e.str(key, r.toks[cl+1])
+		for _, m := range mods {
+			e.word(",", r.toks[cl+1])
+			e.str(m, r.toks[cl+1])
+		}
 		e.word(")", r.toks[cl+1])
 	}
 	return next, nil

@@ -123,7 +123,7 @@ func (r *rewriter) skip(i int) int {
 func (r *rewriter) findTop(lo, hi int, kws ...string) int {
 	for i := lo; i < hi; i = r.skip(i) {
 		for _, kw := range kws {
-			if r.toks[i].is(kw) {
+			if r.toks[i].is(kw) && !(kw == "FROM" && r.analyticFrom(i)) {
 				return i
 			}
 		}

@@ -366,7 +366,7 @@ func (b *binder) interval(n *sqlparser.IntervalExpr) (expr.Expr, error) {
 var aggregateNames = map[string]bool{
 	"COUNT": true, "SUM": true, "AVG": true, "MIN": true, "MAX": true, "FIRST_VALUE": true, "LAST_VALUE": true,
 	"STDDEV_POP": true, "STDDEV_SAMP": true, "STDDEV": true, "VAR_POP": true, "VAR_SAMP": true, "VARIANCE": true,
-	"EXP_AVG": true, "ANY": true, "EVERY": true,
+	"EXP_AVG": true, "ANY": true, "EVERY": true, "LAG": true, "NTH_VALUE": true,
 }
 
 func isAggregate(f *sqlparser.FuncExpr) bool {

@@ -65,6 +65,9 @@ type Pump struct {
 	ops    []opFactory
 	// Explain describes the operators, source to target.
 	Explain []string
+	// Branches are the SELECTs of a UNION ALL, each a chain from its own
+	// Source to rows of Schema, merged in ROWTIME order (union.go).
+	Branches []*Pump
 }
 
 // opFactory builds one operator of a pump.

@@ -32,6 +32,9 @@ func (s *selected) add(describe string, build func() (operators.Operator, error)
 // planPump plans a query, and with a target the INSERT into it.
 func (p *planner) planPump(name string, q *dialect.Query, target *Stream, cols []string) (*Pump, error) {
 	sel, ok := q.AST.(*sqlparser.Select)
+	if u, isUnion := q.AST.(*sqlparser.Union); isUnion {
+		return p.planUnion(name, q, u, target, cols) // union.go
+	}
 	if !ok {
 		return nil, p.errAt(q.Pos, "UNION and other set operations are not supported yet")
 	}
@@ -420,12 +423,12 @@ type aggCall struct {
 func (p *planner) collectAggs(in *binder, exprs []sqlparser.Expr, over bool) ([]*aggCall, error) {
 	var calls []*aggCall
 	var err error
-	visit := func(f *sqlparser.FuncExpr, win string) {
+	visit := func(f *sqlparser.FuncExpr, win string, over *sqlparser.FuncExpr) {
 		if err != nil {
 			return
 		}
 		var c *aggCall
-		c, err = p.bindAggregate(in, f, win)
+		c, err = p.bindAggregate(in, f, win, over)
 		if err == nil {
 			calls = append(calls, c)
 		}
@@ -448,15 +451,19 @@ func (p *planner) collectAggs(in *binder, exprs []sqlparser.Expr, over bool) ([]
 					err = e2
 					return false, nil
 				}
-				visit(inner, win)
+				visit(inner, win, f)
 				return false, nil
 			}
 			if isAggregate(f) {
+				if over && (name == "LAG" || name == "NTH_VALUE") {
+					err = in.errAt(f, "%s is an analytic function: it needs OVER a sliding window, e.g. %s(x) OVER (PARTITION BY k ROWS 5 PRECEDING)", name, name)
+					return false, nil
+				}
 				if over {
 					err = in.errAt(f, "aggregate %s needs GROUP BY on a monotonic expression such as STEP(ROWTIME BY INTERVAL '1' MINUTE), WINDOWED BY STAGGER, or an OVER window", name)
 					return false, nil
 				}
-				visit(f, "")
+				visit(f, "", nil)
 				return false, nil
 			}
 			return true, nil
@@ -469,7 +476,7 @@ func (p *planner) collectAggs(in *binder, exprs []sqlparser.Expr, over bool) ([]
 }
 
 func overParts(in *binder, f *sqlparser.FuncExpr) (*sqlparser.FuncExpr, string, error) {
-	if len(f.Exprs) != 2 {
+	if len(f.Exprs) < 2 {
 		return nil, "", in.errAt(f, "malformed OVER")
 	}
 	inner, ok := unaliased(f.Exprs[0]).(*sqlparser.FuncExpr)
@@ -489,7 +496,14 @@ func overParts(in *binder, f *sqlparser.FuncExpr) (*sqlparser.FuncExpr, string, 
 }
 
 // bindAggregate binds one aggregate call's arguments against the input.
-func (p *planner) bindAggregate(in *binder, f *sqlparser.FuncExpr, win string) (*aggCall, error) {
+func (p *planner) bindAggregate(in *binder, f *sqlparser.FuncExpr, win string, over *sqlparser.FuncExpr) (*aggCall, error) {
+	mods, err := overModifiers(in, over)
+	if err != nil {
+		return nil, err
+	}
+	if c, ok, err := p.bindAnalytic(in, f, win, mods); ok || err != nil { // analytic.go
+		return c, err
+	}
 	if _, ok := p.userAggregateOf(f); ok {
 		return p.bindUserAggregate(in, f, win) // aggfunc.go
 	}
@@ -860,6 +874,10 @@ func exprList(xs []expr.Expr) string {
 func aggList(as []window.Aggregate) string {
 	s := make([]string, len(as))
 	for i, a := range as {
+		if a.Analytic != nil {
+			s[i] = analyticString(a)
+			continue
+		}
 		arg := "*"
 		if a.Arg != nil {
 			arg = a.Arg.String()

@@ -60,6 +60,7 @@ var tableFuncs = map[string]tableFuncSig{
 	"COUNT_DISTINCT_ITEMS_TUMBLING":      {"COUNT_DISTINCT_ITEMS_TUMBLING(CURSOR(...), 'columnName', windowSizeSeconds)", []int{2}},
 	"HOTSPOTS":                           {"HOTSPOTS(CURSOR(...), windowSize, scanRadius, minimumNumberOfPointsInAHotspot)", []int{3}},
 	"RANDOM_CUT_FOREST":                  {"RANDOM_CUT_FOREST(CURSOR(...) [, numberOfTrees, subSampleSize, timeDecay, shingleSize [, scoreAfter]])", []int{0, 4, 5}},
+	"GROUP_RANK":                         {"GROUP_RANK(CURSOR(...), 'rankByColumnName', 'rankOutColumnName', 'asc'|'desc' sortOrder, 'asc'|'desc' outputOrder, maxIdle, outputMax)", []int{6}}, // grouprank.go
 	"RANDOM_CUT_FOREST_WITH_EXPLANATION": {"RANDOM_CUT_FOREST_WITH_EXPLANATION(CURSOR(...) [, numberOfTrees, subSampleSize, timeDecay, shingleSize [, withDirectionality [, scoreAfter]]])", []int{0, 4, 5, 6}},
 }
 
@@ -114,6 +115,10 @@ func (p *planner) planTableFunction(q *dialect.Query, tf *dialect.TableFunction,
 	var build func() (operators.Operator, error)
 	var desc string
 	switch name {
+	case "GROUP_RANK":
+		if desc, build, err = a.groupRank(in); err != nil {
+			return nil, err
+		}
 	case "TOP_K_ITEMS_TUMBLING", "COUNT_DISTINCT_ITEMS_TUMBLING":
 		col, err := a.column(0, in)
 		if err != nil {
