@@ -243,3 +243,31 @@ func TestRegexReplaceJavaSyntax(t *testing.T) {
 		t.Errorf("a backreference: %v", err)
 	}
 }
+
+// The W3C scanner must pick the match the lazy regular expression prefers.
+func TestW3CScannerAgreesWithTheRegexp(t *testing.T) {
+	formats := []string{w3cCommon, `%a-%b-`, `%a::%b:`, `"%r" %s`, `%t %a`, `%a%b %h`}
+	lines := []string{
+		`h - u [t] "GET /a" b HTTP/1.0" 200 5`, `h - u [t] "GET / HTTP/1.1" 200 -`, `x-`, `x-y-`, `x--y--`, `a::b::`, `a:::`,
+		`"q" "r" 2`, `"q"2`, `[t] a`, `[t]] a b`, `[t a`, `ab c`, ` `, ``,
+	}
+	for _, f := range formats {
+		re, lits, err := w3cRegexp(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(lits) - 1
+		slow := regexParser(re)
+		noSlow := func(string, []string, []bool) bool { return false }
+		fast := w3cParser(lits, noSlow)
+		for _, l := range lines {
+			v1, s1 := make([]string, n), make([]bool, n)
+			v2, s2 := make([]string, n), make([]bool, n)
+			ok1 := slow(l, v1, s1)
+			ok2 := fast(l, v2, s2)
+			if ok2 && (!ok1 || strings.Join(v1, "\x00") != strings.Join(v2, "\x00")) {
+				t.Errorf("format %q, line %q: scanner %q, regexp %v %q", f, l, v2, ok1, v1)
+			}
+		}
+	}
+}

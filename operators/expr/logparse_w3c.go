@@ -14,12 +14,15 @@ import (
 // Every column is VARCHAR(1024), holding the text as logged ("-" stays
 // "-"); CAST converts it.
 
+// w3cCommon is the Common Log Format.
+const w3cCommon = `%h %l %u %t "%r" %>s %b`
+
 // w3cFormats are the predefined formats. IIS is the comma-separated
 // Microsoft IIS log format (client IP, user name, date, time, service,
 // server name, server IP, time taken, bytes received, bytes sent, status,
 // Windows status, method, target, parameters), which has no % form.
 var w3cFormats = map[string]string{
-	"COMMON":            `%h %l %u %t "%r" %>s %b`,
+	"COMMON":            w3cCommon,
 	"COMMON WITH VHOST": `%v %h %l %u %t "%r" %>s %b`,
 	"NCSA EXTENDED":     `%h %l %u %t "%r" %>s %b "%[Referer]i" "%[User-agent]i"`,
 	"AGENT":             `%[User-agent]i`,
@@ -53,19 +56,55 @@ func bindW3C(name string, args []Expr) ([]logColumn, lineParser, error) {
 	} else if !strings.Contains(f, "%") {
 		return nil, nil, argErr(1, "%s: unknown log format %q: use COMMON, COMMON WITH VHOST, NCSA EXTENDED, REFERER, AGENT, IIS or an Apache format such as '%%h %%l %%u %%t \"%%r\" %%>s %%b'", name, f)
 	}
-	re, n, err := w3cRegexp(f)
+	re, lits, err := w3cRegexp(f)
 	if err != nil {
 		return nil, nil, argErr(1, "%s: %v", name, err)
 	}
-	return numberedColumns(n), regexParser(re), nil
+	return numberedColumns(len(lits) - 1), w3cParser(lits, regexParser(re)), nil
 }
 
-// w3cRegexp compiles an Apache format into a whole-line pattern and counts
-// its specifiers.
-func w3cRegexp(f string) (*regexp.Regexp, int, error) {
+// w3cParser reads a line of lits[0] field lits[1] field ... lits[n] by
+// taking, for each field, the text up to the first occurrence of the
+// literal after it (the last field runs to the final literal). That is
+// the match the regular expression's lazy groups prefer, found without
+// backtracking; when it fails, slow (the regular expression) decides,
+// since a field may also contain its closing literal.
+func w3cParser(lits []string, slow lineParser) lineParser {
+	n := len(lits) - 1
+	return func(line string, vals []string, set []bool) bool {
+		rest, ok := strings.CutPrefix(line, lits[0])
+		if !ok {
+			return false
+		}
+		for k := 0; k < n; k++ {
+			lit := lits[k+1]
+			var j int
+			if k == n-1 {
+				if !strings.HasSuffix(rest, lit) {
+					return slow(line, vals, set)
+				}
+				j = len(rest) - len(lit)
+			} else if j = strings.Index(rest, lit); j < 0 {
+				return slow(line, vals, set)
+			}
+			vals[k], set[k] = rest[:j], true
+			rest = rest[j+len(lit):]
+		}
+		return true
+	}
+}
+
+// w3cRegexp compiles an Apache format into a whole-line pattern and
+// returns the literal texts around its specifiers (one more than there are
+// specifiers).
+func w3cRegexp(f string) (*regexp.Regexp, []string, error) {
 	var b strings.Builder
 	b.WriteString(`(?s)\A`)
-	n := 0
+	lits := []string{""}
+	lit := func(s string) {
+		b.WriteString(regexp.QuoteMeta(s))
+		lits[len(lits)-1] += s
+	}
 	for i := 0; i < len(f); {
 		c := f[i]
 		if c != '%' {
@@ -73,14 +112,14 @@ func w3cRegexp(f string) (*regexp.Regexp, int, error) {
 			if j < 0 {
 				j = len(f) - i
 			}
-			b.WriteString(regexp.QuoteMeta(f[i : i+j]))
+			lit(f[i : i+j])
 			i += j
 			continue
 		}
 		at := i
 		i++
 		if i < len(f) && f[i] == '%' {
-			b.WriteString("%")
+			lit("%")
 			i++
 			continue
 		}
@@ -96,30 +135,33 @@ func w3cRegexp(f string) (*regexp.Regexp, int, error) {
 			}
 			j := strings.IndexByte(f[i:], closer)
 			if j < 0 {
-				return nil, 0, fmt.Errorf("unterminated %c in the format specifier at character %d of %q", f[i], at+1, f)
+				return nil, nil, fmt.Errorf("unterminated %c in the format specifier at character %d of %q", f[i], at+1, f)
 			}
 			i += j + 1
 			param = true
 		}
 		if i >= len(f) || !strings.ContainsRune(w3cSpecifiers, rune(f[i])) {
 			spec := f[at:min(i+1, len(f))]
-			return nil, 0, fmt.Errorf("unknown format specifier %s at character %d of %q", spec, at+1, f)
+			return nil, nil, fmt.Errorf("unknown format specifier %s at character %d of %q", spec, at+1, f)
 		}
-		if f[i] == 't' && !param {
-			b.WriteString(`\[(.*?)\]`)
-		} else {
-			b.WriteString(`(.*?)`)
+		bracket := f[i] == 't' && !param
+		if bracket {
+			lit("[")
+		}
+		b.WriteString(`(.*?)`)
+		lits = append(lits, "")
+		if bracket {
+			lit("]")
 		}
 		i++
-		n++
 	}
-	if n == 0 {
-		return nil, 0, fmt.Errorf("the format %q has no %% specifiers", f)
+	if len(lits) == 1 {
+		return nil, nil, fmt.Errorf("the format %q has no %% specifiers", f)
 	}
 	b.WriteString(`\z`)
 	re, err := regexp.Compile(b.String())
 	if err != nil {
-		return nil, 0, fmt.Errorf("format %q: %v", f, err)
+		return nil, nil, fmt.Errorf("format %q: %v", f, err)
 	}
-	return re, n, nil
+	return re, lits, nil
 }
