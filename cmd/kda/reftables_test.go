@@ -11,12 +11,14 @@ import (
 	kdaapp "github.com/kdaproject/kda/engine/app"
 )
 
-// refAppYAML is an application with a company-name reference table read
-// from companies.csv.
+// refAppYAML is an application that joins its input with a company-name
+// reference table read from companies.csv.
 const refAppYAML = `name: counts
 sql: |
-  CREATE STREAM OUT_S (k VARCHAR(8));
-  CREATE PUMP P AS INSERT INTO OUT_S SELECT STREAM K FROM SOURCE_SQL_STREAM_001;
+  CREATE STREAM OUT_S (k VARCHAR(8), company VARCHAR(32));
+  CREATE PUMP P AS INSERT INTO OUT_S
+    SELECT STREAM s.K, c."Company"
+    FROM SOURCE_SQL_STREAM_001 AS s LEFT JOIN "CompanyName" AS c ON s.K = c."Ticker";
 input:
   stream: in
   schema:
@@ -95,7 +97,7 @@ func TestRunLoadsReferenceTablesBesideTheDefinition(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = runCLI(t, nil, "", "run", "--config", filepath.Join(dir, "app.yaml"), "--input", filepath.Join(dir, "in.jsonl"))
-	if r.code != 0 || !strings.Contains(r.stdout, "AMZN") {
+	if r.code != 0 || !strings.Contains(r.stdout, `"K":"AMZN","COMPANY":"Amazon"`) {
 		t.Fatalf("with the file: %+v", r)
 	}
 }
