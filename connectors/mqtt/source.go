@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -103,8 +104,11 @@ func SourceConnector() source.Connector {
 //     again, flagged DUP, and it gets a new position and a second record.
 //     At most the messages in flight at that moment are duplicated, which
 //     the broker's in-flight window bounds (max_inflight_messages, 20 in
-//     Mosquitto). A clean Close acknowledges everything committed before
-//     it disconnects, so a planned restart copies nothing twice.
+//     Mosquitto). A clean Close acknowledges everything committed and,
+//     before it disconnects, waits (up to timeout) until the broker
+//     confirms it processed those acknowledgements, so a planned restart
+//     copies nothing twice; Close returns an error when the broker does
+//     not confirm.
 //   - Order: the first copies of a topic's messages are in the order the
 //     broker delivered them (for QoS 1 and 2 from one publisher, the
 //     order of publication). A duplicate repeats a stretch already copied
@@ -450,9 +454,46 @@ func (s *Source) disconnect() {
 	}
 }
 
-// Close disconnects; the session and its unacknowledged messages stay on
-// the broker for the next start.
+// Close makes sure the broker has the acknowledgements sent so far (see
+// flushAcks), then disconnects; the session and its unacknowledged
+// messages stay on the broker for the next start. It returns an error,
+// after disconnecting, when the connection is up but the broker did not
+// confirm: then the last committed messages may be copied again.
 func (s *Source) Close() error {
+	s.mu.Lock()
+	c := s.client
+	live := c != nil && s.lost == nil && c.IsConnectionOpen()
+	s.mu.Unlock()
+	var err error
+	if live {
+		err = s.flushAcks(c)
+	}
 	s.disconnect()
+	return err
+}
+
+// flushAcks returns once the broker has processed every acknowledgement
+// written so far on c's connection, or fails after the timeout.
+//
+// paho's Ack only hands the PUBACK to its writer (there is no token), and
+// Disconnect writes DISCONNECT after it and closes the socket at once:
+// neither waits for the broker to read the PUBACK. If the next
+// connection under the same clientId reaches the broker first (a proxy
+// or a busy broker still holds the old connection's bytes), the broker
+// hands the session over, drops the old connection with the PUBACKs
+// unread, and sends the last commit's messages again; a proxy that closes
+// both sides when the client leaves loses them outright. MQTT 3.1.1 has
+// no reply to a PUBACK, so this sends, behind the PUBACKs on the same
+// connection, an UNSUBSCRIBE of a filter the source never subscribes to
+// and waits for the UNSUBACK (the broker must answer even when nothing
+// was subscribed, and handles a connection's packets in order).
+func (s *Source) flushAcks(c paho.Client) error {
+	filter := "$kda/ack-barrier"
+	for slices.Contains(s.topics, filter) {
+		filter += "/x"
+	}
+	if err := wait(context.Background(), c.Unsubscribe(filter), s.timeout); err != nil {
+		return fmt.Errorf("mqtt: close: %s did not confirm the acknowledgements of session %s, so it may send the last committed messages again: %w", s.broker, s.clientID, err)
+	}
 	return nil
 }

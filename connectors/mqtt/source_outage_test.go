@@ -1,7 +1,12 @@
 package mqtt
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -9,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kdaproject/kda/connectors/internal/testproxy"
+	"github.com/kdaproject/kda/connectors/source"
 	"github.com/kdaproject/kda/engine/store"
 )
 
@@ -268,4 +274,166 @@ func TestSourceLosesNothingWhenTheBridgeRestartsWhilePublishingAndDuringAnOutage
 		}
 	}
 	t.Logf("copied: %d by the first bridge, %d by the second, %d by the third; %d duplicated", byFirst, b2.Stats().Copied, b3.Stats().Copied, len(dups))
+}
+
+// holdProxy forwards one client's connections to the broker, and can hold
+// what the client sends instead of forwarding it. While it holds, a client
+// that closes its connection loses what is held, as when a network path
+// drops the bytes in flight at the end of a connection.
+type holdProxy struct {
+	Addr string
+	ln   net.Listener
+
+	mu      sync.Mutex
+	holding bool
+	held    [][]byte
+	up      net.Conn // the current connection to the broker
+}
+
+func startHoldProxy(t *testing.T) *holdProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &holdProxy{Addr: ln.Addr().String(), ln: ln}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", brokerAddr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.up = up
+			p.mu.Unlock()
+			wg.Add(2)
+			go func() { // broker to client, as is
+				defer wg.Done()
+				_, _ = io.Copy(c, up)
+				c.Close()
+			}()
+			go func() { // client to broker, unless held
+				defer wg.Done()
+				defer up.Close()
+				buf := make([]byte, 64<<10)
+				for {
+					n, err := c.Read(buf)
+					p.mu.Lock()
+					if n > 0 {
+						if p.holding {
+							p.held = append(p.held, bytes.Clone(buf[:n]))
+						} else if _, werr := up.Write(buf[:n]); werr != nil {
+							err = werr
+						}
+					}
+					if err != nil {
+						p.held = nil // the client left: what is held is lost
+						p.mu.Unlock()
+						c.Close()
+						return
+					}
+					p.mu.Unlock()
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		p.mu.Lock()
+		if p.up != nil {
+			p.up.Close()
+		}
+		p.mu.Unlock()
+		wg.Wait()
+	})
+	return p
+}
+
+// hold keeps what clients send from now on.
+func (p *holdProxy) hold() {
+	p.mu.Lock()
+	p.holding = true
+	p.mu.Unlock()
+}
+
+// release forwards what is held, in order, and stops holding.
+func (p *holdProxy) release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, b := range p.held {
+		p.up.Write(b)
+	}
+	p.held, p.holding = nil, false
+}
+
+// The acknowledgements of the last commit are still on their way when a
+// clean Close begins (here held by a proxy). Close must not disconnect
+// before the broker has them: if it did, they would be lost with the
+// connection, and the next start would get the committed messages again.
+func TestSourceCleanCloseWaitsUntilTheBrokerHasTheAcknowledgements(t *testing.T) {
+	f := newSessionFixture(t)
+	f.createSession(t)
+	proxy := startHoldProxy(t)
+	ctx := context.Background()
+	src, err := OpenSource(json.RawMessage(f.configVia(proxy.Addr)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Seek(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.publish(t, 0, 5, "a")
+	var got []source.Message
+	waitUntil(t, "5 messages", func() bool {
+		msgs, err := src.Poll(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, msgs...)
+		return len(got) >= 5
+	})
+
+	proxy.hold()
+	if err := src.Committed(ctx, source.Positions{f.clientID: "5"}); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- src.Close() }()
+	select {
+	case err = <-closed:
+		// Close returned while the PUBACKs were held, so they are lost.
+	case <-time.After(500 * time.Millisecond):
+		proxy.release() // Close waits for the broker: let the PUBACKs through
+		err = <-closed
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The next start, straight to the broker, gets nothing again.
+	next, err := OpenSource(json.RawMessage(f.config()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Close()
+	if err := next.Seek(ctx, source.Positions{f.clientID: "5"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		msgs, err := next.Poll(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			t.Errorf("the broker sent %s %s again after a clean Close acknowledged it", m.Key, m.Value)
+		}
+	}
 }
