@@ -192,11 +192,17 @@ func gatherBytes(dt arrow.DataType, srcs []arrow.Array, seg, row []int32) arrow.
 	for i, s := range srcs {
 		offs[i], data[i] = bytesOf(s)
 	}
+	// One pass reads each value's bounds (a random access into a large
+	// table is a cache miss), the second copies.
+	lo := make([]int32, n)
+	ln := make([]int32, n)
 	total := 0
 	for k := range seg {
 		if s := seg[k]; s >= 0 {
 			o := offs[s]
-			total += int(o[row[k]+1] - o[row[k]])
+			a, b := o[row[k]]-o[0], o[row[k]+1]-o[0]
+			lo[k], ln[k] = a, b-a
+			total += int(b - a)
 		}
 	}
 	outOffs := make([]int32, n+1)
@@ -205,9 +211,7 @@ func gatherBytes(dt arrow.DataType, srcs []arrow.Array, seg, row []int32) arrow.
 	for k := range seg {
 		outOffs[k] = int32(pos)
 		if s := seg[k]; s >= 0 {
-			o := offs[s]
-			base := o[0]
-			src := data[s][o[row[k]]-base : o[row[k]+1]-base]
+			src := data[s][lo[k] : lo[k]+ln[k]]
 			if len(src) <= 16 { // short values: a loop beats a memmove call
 				dst := outData[pos : pos+len(src)]
 				for i := range src {
