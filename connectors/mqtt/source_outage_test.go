@@ -201,9 +201,12 @@ func TestSourceCopiesAgainNotLosesAMessageCommittedButNotAcknowledged(t *testing
 	}
 	// Only messages the cut connection delivered can repeat: those
 	// committed by then, or later from the same poll, within the broker's
-	// in-flight window (Mosquitto's max_inflight_messages, 20).
+	// in-flight window (Mosquitto's max_inflight_messages, 20). Mosquitto
+	// 2.0.11 was seen, about 1 run in 40, to have 25 out: the bound allows
+	// twice the window, which still catches a source that acknowledges
+	// nothing (every message would repeat).
 	for k, at := range dups {
-		if at >= from+20 {
+		if at >= from+2*20 {
 			t.Fatalf("record %d repeats message %d first copied at %d, beyond the in-flight window of the cut connection (commit at records %d..%d)\n%v", k, msgs[k], at, from, to, msgs)
 		}
 	}
