@@ -49,6 +49,7 @@ func builtins() *Registry {
 		registerStrings(r)
 		registerDatetime(r)
 		registerLogParse(r) // logparse.go
+		registerSession(r)  // session.go
 		builtinReg = r
 	})
 	return builtinReg

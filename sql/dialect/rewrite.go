@@ -434,6 +434,11 @@ func (r *rewriter) one(e *emitter, i, hi int, from span) (int, error) {
 		e.str(t.val, t)
 		e.word(")", t)
 		return i + 2, nil
+	case (t.is("SYSTEM_USER") || t.is("CURRENT_PATH")) && !next.isOp("("):
+		e.word(t.val, t)
+		e.word("(", t)
+		e.word(")", t)
+		return i + 1, nil
 	case t.is("CURRENT_ROW_TIMESTAMP"):
 		e.word("CURRENT_ROW_TIMESTAMP", t)
 		e.word("(", t)
