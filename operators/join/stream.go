@@ -102,6 +102,7 @@ type StreamJoin struct {
 	// per release
 	et, el, er []int64
 	ek         []bool // true: a NULL-extended candidate
+	pt, pl, pr []int64
 	errs       expr.RowErrors
 }
 
@@ -452,7 +453,8 @@ func (j *StreamJoin) emitCandidates(ctx *operators.Context) error {
 		return nil
 	}
 	mem := ctx.Alloc()
-	var pt, pl, pr []int64
+	pt, pl, pr := j.pt[:0], j.pl[:0], j.pr[:0]
+	defer func() { j.pt, j.pl, j.pr = pt, pl, pr }()
 	nulls := false
 	for k := range j.et {
 		if j.ek[k] {

@@ -295,3 +295,46 @@ func runRandom(rng *rand.Rand, spec StreamSpec, sides [2][]trow) ([]outRow, erro
 	}
 	return c.rows, nil
 }
+
+// TestStreamJoinLateRow: a row earlier than what the join has processed
+// goes to error_stream as LATE_ROW, and the join goes on.
+func TestStreamJoinLateRow(t *testing.T) {
+	spec := StreamSpec{Left: sideSchema, Right: sideSchema, Kind: Inner, LeftRows: -1, RightRows: -1, Hi: 10 * time.Millisecond,
+		LeftKeys: []expr.Expr{expr.Col(1, types.TInteger, "K")}, RightKeys: []expr.Expr{expr.Col(1, types.TInteger, "K")}}
+	j, err := NewStream(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &collect{}
+	j.SetEmit(c.emit)
+	ctx := &operators.Context{Errors: c, Pump: "P"}
+	k := int64(1)
+	feed := func(side int, ts ...int64) {
+		var rows []trow
+		for _, x := range ts {
+			rows = append(rows, trow{t: x, k: &k, v: x})
+		}
+		rec := sideBatch(rows)
+		defer rec.Release()
+		if err := j.Input(side).Process(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	feed(1, 5)
+	if err := j.Advance(ctx, time.UnixMilli(20)); err != nil {
+		t.Fatal(err)
+	}
+	feed(0, 3)  // late: the join has processed every instant before 20
+	feed(0, 21) // matches nothing: the right row at 5 is 16 ms older
+	feed(0, 22)
+	feed(1, 22)
+	if err := j.Advance(ctx, time.UnixMilli(100)); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.errs) != 1 || c.errs[0].Name != "LATE_ROW" || c.errs[0].Pump != "P" {
+		t.Fatalf("errors: %+v", c.errs)
+	}
+	if fmt.Sprint(c.rows) != "[{22 22 22}]" {
+		t.Fatalf("rows: %v", c.rows)
+	}
+}
