@@ -163,7 +163,7 @@ seller (join), q7 highest bid (window max + join), q8 monitor new users
 	fl := cmd.Flags()
 	fl.StringVar(&query, "query", "q0", "queries to run: q0…q8, comma-separated, or all")
 	fl.Int64Var(&cfg.Events, "events", 1_000_000, "events to generate (all kinds; events/s counts them all)")
-	fl.Float64Var(&cfg.Rate, "rate", 1_000_000, "events per second of event time (10 s windows hold 10×rate events)")
+	fl.Float64Var(&cfg.Rate, "rate", 100_000, "events per second of event time (10 s windows hold 10×rate events; the default puts the 1,000,000 default events in 10 s)")
 	fl.Uint64Var(&cfg.Seed, "seed", nexmark.DefaultSeed, "generator seed")
 	fl.IntVar(&cfg.Batch, "batch", 4096, "events pushed per batch (the replay's batch size)")
 	fl.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
