@@ -132,6 +132,9 @@ type Block struct {
 	// JoinWindows maps the alias (or, without one, the name) of a FROM item
 	// written "s OVER (...)" or "s OVER w" to its key in Query.Windows.
 	JoinWindows map[string]string
+	// Values marks the SELECT that stands for one row of a VALUES FROM
+	// item (values.go).
+	Values bool
 }
 
 // WindowSpec is a sliding window: PARTITION BY ... and RANGE INTERVAL n unit

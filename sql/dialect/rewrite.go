@@ -226,7 +226,7 @@ func (r *rewriter) query(e *emitter, lo, hi int) error {
 		case t.is("EXCEPT") || t.is("INTERSECT"):
 			return r.errAt(i, "%s is not supported yet: only UNION [ALL] combines queries", t.val)
 		case t.is("VALUES"):
-			return r.errAt(i, "VALUES queries are not supported yet: use SELECT")
+			return r.errAt(i, "a VALUES query gives constant rows, not a stream: use them as the table side of a join, FROM s JOIN (VALUES (1, 'a')) AS t(x, y) ON ...")
 		case t.is("ORDER") || t.is("LIMIT"):
 			end := r.findTop(i, hi, "UNION")
 			if end < 0 {
@@ -355,6 +355,9 @@ func (r *rewriter) one(e *emitter, i, hi int, from span) (int, error) {
 	case tkOp:
 		switch t.val {
 		case "(":
+			if inFrom && r.toks[i+1].is("VALUES") {
+				return r.valuesFrom(e, i) // values.go
+			}
 			m := r.match[i]
 			e.word("(", t)
 			var err error

@@ -193,6 +193,13 @@ func (p *planner) joinInput(q *dialect.Query, block *dialect.Block, te sqlparser
 		return nil, p.errAt(pos(t), "parenthesized joins are not supported")
 	case *sqlparser.AliasedTableExpr:
 		tn, ok := t.Expr.(sqlparser.TableName)
+		if sub, isSub := t.Expr.(*sqlparser.Subquery); isSub && valuesRows(q, sub.Select) != nil {
+			tb, err := p.valuesTable(q, valuesRows(q, sub.Select), t.As.String(), pos(t)) // values.go
+			if err != nil {
+				return nil, err
+			}
+			return &joinInput{node: t, name: t.As.String(), alias: t.As.String(), table: tb}, nil
+		}
 		if !ok {
 			return nil, p.errAt(pos(t), "a join reads streams or reference tables by name; derive other inputs in a pump of their own")
 		}

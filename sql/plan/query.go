@@ -90,6 +90,9 @@ func (p *planner) planSelect(q *dialect.Query, sel *sqlparser.Select) (*selected
 		case *sqlparser.Subquery:
 			var sub *selected
 			var err error
+			if valuesRows(q, t.Select) != nil { // values.go
+				return nil, p.errAt(qpos(from), "VALUES gives constant rows, not a stream: join them with a stream, as in FROM s JOIN (VALUES (1, 'a')) AS t(x, y) ON s.x = t.x")
+			}
 			if tf, ok := q.TableFunctions[from.As.String()]; ok {
 				sub, err = p.planTableFunction(q, tf, t) // tablefunc.go
 			} else {
