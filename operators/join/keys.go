@@ -81,6 +81,9 @@ func (k *keyCodec) eval(ctx *operators.Context, rec arrow.Record, out *keyCols) 
 		relational.ReportFailed(ctx, rec, &k.errs)
 	}
 	for _, c := range cols {
+		if c.NullN() == 0 {
+			continue
+		}
 		for i := 0; i < n; i++ {
 			if c.IsNull(i) {
 				out.OK[i] = false

@@ -96,8 +96,10 @@ type refIndexes struct {
 	m  map[string]*refIndex
 }
 
-// refIndex maps a key to the first table row with it; next chains the
-// rows with the same key, in table order (-1 ends a chain).
+// refIndex maps a key to its table rows: a row r >= 0 when the key has
+// one, -(r+2) for the first of several, which next chains in table order
+// (-1 ends a chain). A probe of a unique key so never reads next, a
+// cache miss on a large table.
 type refIndex struct {
 	ints intIndex
 	strs map[string]int32
@@ -207,12 +209,17 @@ func (j *RefJoin) index(snap *reftable.Snapshot) (*refIndex, error) {
 			continue
 		}
 		if codec.ints {
-			ix.next[i] = ix.ints.put(kc.I[i], int32(i))
-		} else {
-			if h, ok := ix.strs[kc.S[i]]; ok {
-				ix.next[i] = h
+			if old := ix.ints.put(kc.I[i], int32(i)); old != -1 {
+				ix.next[i] = rowOf(old)
+				ix.ints.put(kc.I[i], -int32(i)-2)
 			}
-			ix.strs[kc.S[i]] = int32(i)
+		} else {
+			if old, ok := ix.strs[kc.S[i]]; ok {
+				ix.next[i] = rowOf(old)
+				ix.strs[kc.S[i]] = -int32(i) - 2
+			} else {
+				ix.strs[kc.S[i]] = int32(i)
+			}
 		}
 	}
 	set.m[j.sig] = ix
@@ -244,13 +251,17 @@ func (j *RefJoin) Process(ctx *operators.Context, rec arrow.Record) error {
 					h = r
 				}
 			}
-			if h < 0 {
+			if h == -1 {
 				if j.spec.Outer && j.spec.Residual == nil {
 					j.sr, j.tr = append(j.sr, int32(i)), append(j.tr, -1)
 				}
 				continue
 			}
-			for ; h >= 0; h = ix.next[h] {
+			if h >= 0 {
+				j.sr, j.tr = append(j.sr, int32(i)), append(j.tr, h)
+				continue
+			}
+			for h = rowOf(h); h >= 0; h = ix.next[h] {
 				j.sr, j.tr = append(j.sr, int32(i)), append(j.tr, h)
 			}
 		}
@@ -358,6 +369,14 @@ func (j *RefJoin) build(mem memory.Allocator, rec, table arrow.Record, sr, tr []
 		c.Release()
 	}
 	return out
+}
+
+// rowOf decodes an index entry: the (first) row.
+func rowOf(v int32) int32 {
+	if v >= 0 {
+		return v
+	}
+	return -v - 2
 }
 
 func allNull(n int) []int32 {

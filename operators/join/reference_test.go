@@ -192,3 +192,38 @@ func TestIntIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestReferenceJoinIntKeys: integer keys, one repeated, through the
+// direct index.
+func TestReferenceJoinIntKeys(t *testing.T) {
+	schema := types.Schema{Fields: []types.Field{{Name: "ID", Type: types.TBigInt}, {Name: "N", Type: types.TInteger}}}
+	tab, _ := reftable.New("T", schema)
+	ib := array.NewInt64Builder(memory.DefaultAllocator)
+	nb := array.NewInt32Builder(memory.DefaultAllocator)
+	ib.AppendValues([]int64{1, 2, 1, 3}, nil)
+	nb.AppendValues([]int32{10, 20, 11, 30}, nil)
+	if _, err := tab.Replace(array.NewRecord(schema.Arrow(), []arrow.Array{ib.NewArray(), nb.NewArray()}, 4), "t", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	k1, k3, k4 := int64(1), int64(3), int64(4)
+	in := sideBatch([]trow{{t: 1, k: &k1, v: 100}, {t: 2, k: &k3, v: 101}, {t: 3, k: &k4, v: 102}})
+	defer in.Release()
+	j, err := NewRef(RefSpec{Input: sideSchema, Table: tab,
+		StreamKeys: []expr.Expr{expr.Col(1, types.TInteger, "K")}, TableKeys: []expr.Expr{expr.Col(0, types.TBigInt, "ID")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	j.SetEmit(func(rec arrow.Record) error {
+		for i := 0; i < int(rec.NumRows()); i++ {
+			got = append(got, fmt.Sprint(operators.ValueJSON(rec.Column(2), i), "-", operators.ValueJSON(rec.Column(4), i)))
+		}
+		return nil
+	})
+	if err := j.Process(&operators.Context{}, in); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[100-10 100-11 101-30]" {
+		t.Fatalf("got %v", got)
+	}
+}
