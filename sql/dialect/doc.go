@@ -68,6 +68,12 @@
 // text and kept beside the AST:
 //   - agg(args) OVER w / OVER (spec)  -> KDA_OVER(agg(args), 'key'), the spec in
 //     Query.Windows[key]: key is the WINDOW name, or "$n" for an inline spec.
+//     Analytic modifiers between the call and OVER (FROM FIRST|LAST,
+//     IGNORE|RESPECT NULLS) follow as more string arguments:
+//     KDA_OVER(NTH_VALUE(x, 2), 'W', 'FROM LAST', 'IGNORE NULLS') (analytic.go).
+//   - FROM (VALUES (r1), (r2)) AS t   -> FROM (SELECT r1 UNION ALL SELECT r2) AS t,
+//     each SELECT's Block marked Values (values.go).
+//   - SYSTEM_USER, CURRENT_PATH       -> SYSTEM_USER(), CURRENT_PATH()
 //   - WINDOW w AS (...), ...          -> removed; Query.Windows, Block.Windows
 //   - WINDOWED BY STAGGER (...)       -> removed; Block.Stagger (Query.Stagger)
 //   - ORDER BY t WITHIN INTERVAL ...  -> ORDER BY t; Block.OrderWithin, whose

@@ -88,6 +88,9 @@ func (p *planner) planUnion(name string, q *dialect.Query, u *sqlparser.Union, t
 		if err != nil {
 			return nil, err
 		}
+		if len(s.ops) > 0 && s.ops[0].join != nil {
+			return nil, p.errAt(at(sel), "a SELECT of a UNION ALL cannot join two streams yet: join them in a pump of its own and select from its stream here")
+		}
 		if target != nil {
 			want := len(cols)
 			if cols == nil {
