@@ -152,3 +152,14 @@ func BenchmarkFill(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
 }
+
+func TestStringsAreEscaped(t *testing.T) {
+	got := string(appendField(nil, "k", "a\"b\\c\n"))
+	if got != `,"k":"a\"b\\c\u000a"` {
+		t.Errorf("appendField = %s", got)
+	}
+	var v map[string]string
+	if err := json.Unmarshal([]byte("{"+got[1:]+"}"), &v); err != nil || v["k"] != "a\"b\\c\n" {
+		t.Errorf("%s reads back as %q (%v)", got, v["k"], err)
+	}
+}

@@ -61,6 +61,10 @@ func appendInt(dst []byte, key string, v int64) []byte {
 
 func appendField(dst []byte, key, s string) []byte {
 	dst = append(appendKey(dst, key), '"')
+	if !needsEscape(s) {
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == '"' || c == '\\':
@@ -73,6 +77,17 @@ func appendField(dst []byte, key, s string) []byte {
 		}
 	}
 	return append(dst, '"')
+}
+
+// needsEscape reports a string JSON cannot hold as it is (the generator
+// makes none, but a Batch must stay JSON whatever the word lists hold).
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
+			return true
+		}
+	}
+	return false
 }
 
 // appendTime writes t (UTC) as "yyyy-MM-dd HH:mm:ss.SSS", the form KDA's
