@@ -3,7 +3,6 @@ package restapi
 import (
 	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 
 	"github.com/kdaproject/kda/engine/store"
@@ -90,27 +89,17 @@ func (s *server) discover(w http.ResponseWriter, r *http.Request) {
 // sampleStream returns the data of a stream's newest records; it answers
 // the request itself when there are none.
 func (s *server) sampleStream(w http.ResponseWriter, stream string, limit int) ([][]byte, bool) {
-	recs, err := latestRecords(s.deps.Store, stream, limit)
-	if err != nil {
-		writeStoreError(w, err)
-		return nil, false
-	}
-	if len(recs) == 0 {
-		writeError(w, http.StatusBadRequest, store.CodeInvalidArgument,
-			fmt.Sprintf("stream %s has no records to discover a schema from; put some records first, or send a schema", stream))
-		return nil, false
-	}
-	samples := make([][]byte, len(recs))
-	for i, rec := range recs {
-		samples[i] = rec.Data
-	}
-	return samples, true
+	return s.sample(w, stream, limit, latestRecords)
 }
 
 // sampleOldest is sampleStream for the oldest records (from the trim
 // horizon).
 func (s *server) sampleOldest(w http.ResponseWriter, stream string, limit int) ([][]byte, bool) {
-	recs, err := oldestRecords(s.deps.Store, stream, limit)
+	return s.sample(w, stream, limit, oldestRecords)
+}
+
+func (s *server) sample(w http.ResponseWriter, stream string, limit int, read func(*store.Store, string, int) ([]shardRecord, error)) ([][]byte, bool) {
+	recs, err := read(s.deps.Store, stream, limit)
 	if err != nil {
 		writeStoreError(w, err)
 		return nil, false
@@ -130,29 +119,11 @@ func (s *server) sampleOldest(w http.ResponseWriter, stream string, limit int) (
 // oldestRecords returns the oldest n records of a stream across its shards
 // (closed ones included), oldest first by arrival time.
 func oldestRecords(st *store.Store, stream string, n int) ([]shardRecord, error) {
-	d, err := st.DescribeStream(stream)
+	all, err := readShards(st, stream, n, func(shardID string) (string, error) {
+		return st.GetShardIterator(store.GetShardIteratorInput{StreamName: stream, ShardID: shardID, Type: store.TrimHorizon})
+	})
 	if err != nil {
 		return nil, err
 	}
-	var all []shardRecord
-	for _, sh := range d.Shards {
-		iter, err := st.GetShardIterator(store.GetShardIteratorInput{StreamName: stream, ShardID: sh.ShardID, Type: store.TrimHorizon})
-		if err != nil {
-			return nil, fmt.Errorf("read shard %s: %w", sh.ShardID, err)
-		}
-		out, err := st.GetRecordsDedicated(iter, n)
-		if err != nil {
-			return nil, fmt.Errorf("read shard %s: %w", sh.ShardID, err)
-		}
-		for _, rec := range out.Records {
-			all = append(all, shardRecord{Record: rec, shard: sh.ShardID})
-		}
-	}
-	sort.SliceStable(all, func(i, j int) bool {
-		if !all[i].ArrivalTime.Equal(all[j].ArrivalTime) {
-			return all[i].ArrivalTime.Before(all[j].ArrivalTime)
-		}
-		return all[i].shard < all[j].shard
-	})
 	return all[:min(n, len(all))], nil
 }

@@ -292,18 +292,34 @@ type shardRecord struct {
 // latestRecords returns the newest n records of a stream across its shards
 // (closed ones included), oldest first by arrival time.
 func latestRecords(st *store.Store, stream string, n int) ([]shardRecord, error) {
+	all, err := readShards(st, stream, n, func(shardID string) (string, error) {
+		return st.TailIterator(stream, shardID, n)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(all) > n {
+		all = all[len(all)-n:]
+	}
+	return all, nil
+}
+
+// readShards reads up to n records from an iterator of every shard of a
+// stream (closed ones included) and sorts them by arrival time, then
+// shard, then sequence number. One read per shard gets them unless they
+// are larger than a GetRecords answer; then those that fit are enough
+// for a peek.
+func readShards(st *store.Store, stream string, n int, iterator func(shardID string) (string, error)) ([]shardRecord, error) {
 	d, err := st.DescribeStream(stream)
 	if err != nil {
 		return nil, err
 	}
 	var all []shardRecord
 	for _, sh := range d.Shards {
-		iter, err := st.TailIterator(stream, sh.ShardID, n)
+		iter, err := iterator(sh.ShardID)
 		if err != nil {
-			return nil, fmt.Errorf("tail shard %s: %w", sh.ShardID, err)
+			return nil, fmt.Errorf("read shard %s: %w", sh.ShardID, err)
 		}
-		// One read gets them unless they are larger than a GetRecords
-		// answer; then the newest that fit are enough for a peek.
 		out, err := st.GetRecordsDedicated(iter, n)
 		if err != nil {
 			return nil, fmt.Errorf("read shard %s: %w", sh.ShardID, err)
@@ -322,8 +338,5 @@ func latestRecords(st *store.Store, stream string, n int) ([]shardRecord, error)
 		return len(all[i].SequenceNumber) < len(all[j].SequenceNumber) ||
 			len(all[i].SequenceNumber) == len(all[j].SequenceNumber) && all[i].SequenceNumber < all[j].SequenceNumber
 	})
-	if len(all) > n {
-		all = all[len(all)-n:]
-	}
 	return all, nil
 }
