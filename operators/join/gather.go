@@ -8,6 +8,8 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/bitutil"
 	"github.com/apache/arrow/go/v17/arrow/decimal128"
 	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/kdaproject/kda/operators/relational"
 )
 
 // gather builds one output column from rows of several source arrays of
@@ -229,4 +231,24 @@ func gatherBytes(dt arrow.DataType, srcs []arrow.Array, seg, row []int32) arrow.
 	d := array.NewData(dt, n, []*memory.Buffer{valid, memory.NewBufferBytes(ob), memory.NewBufferBytes(outData)}, nil, nulls, 0)
 	defer d.Release()
 	return array.MakeFromData(d)
+}
+
+// sendKept sends the rows k of rec for which keep(k) holds, if there are
+// any.
+func sendKept(mem memory.Allocator, send func(arrow.Record) error, rec arrow.Record, keep func(k int) bool) error {
+	var rows []int
+	for k := range int(rec.NumRows()) {
+		if keep(k) {
+			rows = append(rows, k)
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	kept, err := relational.Take(mem, rec, rows)
+	if err != nil {
+		return err
+	}
+	defer kept.Release()
+	return send(kept)
 }

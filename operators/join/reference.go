@@ -293,21 +293,7 @@ func (j *RefJoin) Process(ctx *operators.Context, rec arrow.Record) error {
 	b, _ := arr.(*array.Boolean)
 	pass := func(k int) bool { return b != nil && b.IsValid(k) && b.Value(k) && !j.errs.Failed(k) }
 	if !j.spec.Outer {
-		var keep []int
-		for k := range j.sr {
-			if pass(k) {
-				keep = append(keep, k)
-			}
-		}
-		if len(keep) == 0 {
-			return nil
-		}
-		kept, err := relational.Take(mem, out, keep)
-		if err != nil {
-			return err
-		}
-		defer kept.Release()
-		return j.Send(kept)
+		return sendKept(mem, j.Send, out, pass)
 	}
 	// LEFT with a condition: rows whose candidates all fail are NULL-extended.
 	var fs, ft []int32

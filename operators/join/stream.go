@@ -494,21 +494,7 @@ func (j *StreamJoin) emitCandidates(ctx *operators.Context) error {
 		if pass == nil {
 			return j.Send(pairs)
 		}
-		var keep []int
-		for k, ok := range pass {
-			if ok {
-				keep = append(keep, k)
-			}
-		}
-		if len(keep) == 0 {
-			return nil
-		}
-		out, err := relational.Take(mem, pairs, keep)
-		if err != nil {
-			return err
-		}
-		defer out.Release()
-		return j.Send(out)
+		return sendKept(mem, j.Send, pairs, func(k int) bool { return pass[k] })
 	}
 	var ft, fl, fr []int64
 	p := 0
