@@ -120,35 +120,21 @@ func resize[T any](s []T, n int) []T {
 func intsOf(a arrow.Array, out []int64) {
 	switch c := a.(type) {
 	case *array.Int8:
-		for i := range out {
-			out[i] = int64(c.Value(i))
-		}
+		widen(c.Int8Values(), out)
 	case *array.Int16:
-		for i := range out {
-			out[i] = int64(c.Value(i))
-		}
+		widen(c.Int16Values(), out)
 	case *array.Int32:
-		for i := range out {
-			out[i] = int64(c.Value(i))
-		}
+		widen(c.Int32Values(), out)
 	case *array.Int64:
 		copy(out, c.Int64Values())
 	case *array.Timestamp:
-		for i := range out {
-			out[i] = int64(c.Value(i))
-		}
+		widen(c.TimestampValues(), out)
 	case *array.Date32:
-		for i := range out {
-			out[i] = int64(c.Value(i))
-		}
+		widen(c.Date32Values(), out)
 	case *array.Time32:
-		for i := range out {
-			out[i] = int64(c.Value(i))
-		}
+		widen(c.Time32Values(), out)
 	case *array.Duration:
-		for i := range out {
-			out[i] = int64(c.Value(i))
-		}
+		widen(c.DurationValues(), out)
 	case *array.Boolean:
 		for i := range out {
 			if c.Value(i) {
@@ -157,6 +143,13 @@ func intsOf(a arrow.Array, out []int64) {
 				out[i] = 0
 			}
 		}
+	}
+}
+
+// widen copies integers of a narrower or named type into out.
+func widen[T ~int8 | ~int16 | ~int32 | ~int64](in []T, out []int64) {
+	for i := range out {
+		out[i] = int64(in[i])
 	}
 }
 
