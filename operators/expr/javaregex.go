@@ -230,15 +230,7 @@ func (t *javaRE) escape(inClass bool) (string, error) {
 	c := p[at+1]
 	t.i += 2
 	set := func(body string, neg bool, name string) (string, error) {
-		switch {
-		case !inClass && neg:
-			return "[^" + body + "]", nil
-		case !inClass:
-			return "[" + body + "]", nil
-		case neg:
-			return "", t.fail(at, name+" inside [...]", "RE2 cannot subtract it inside a class; put it outside the brackets")
-		}
-		return body, nil
+		return t.classItem(at, body, neg, inClass, name)
 	}
 	switch c {
 	case 'Q':
@@ -390,6 +382,22 @@ var javaProperties = map[string]string{
 }
 
 // property translates \p{...} or \P{...} (neg) starting at at.
+// classItem writes a character set body (RE2 class syntax without the
+// brackets), negated or not: as a class of its own outside brackets, as
+// items inside them. A negated set inside brackets would need class
+// subtraction, which RE2 lacks: construct names it in the error.
+func (t *javaRE) classItem(at int, body string, neg, inClass bool, construct string) (string, error) {
+	switch {
+	case !inClass && neg:
+		return "[^" + body + "]", nil
+	case !inClass:
+		return "[" + body + "]", nil
+	case neg:
+		return "", t.fail(at, construct+" inside [...]", "RE2 cannot subtract it inside a class; put it outside the brackets")
+	}
+	return body, nil
+}
+
 func (t *javaRE) property(at int, neg, inClass bool) (string, error) {
 	p := t.p
 	var name string
@@ -419,15 +427,7 @@ func (t *javaRE) property(at int, neg, inClass bool) (string, error) {
 		return "[" + item + "]", nil
 	}
 	if body, ok := javaProperties[name]; ok {
-		switch {
-		case !inClass && neg:
-			return "[^" + body + "]", nil
-		case !inClass:
-			return "[" + body + "]", nil
-		case neg:
-			return "", t.fail(at, construct+" inside [...]", "RE2 cannot subtract it inside a class; put it outside the brackets")
-		}
-		return body, nil
+		return t.classItem(at, body, neg, inClass, construct)
 	}
 	re2 := name
 	for _, pre := range []string{"script=", "sc=", "general_category=", "gc=", "Is"} {
