@@ -381,7 +381,6 @@ var javaProperties = map[string]string{
 	"IsWhite_Space": `\t-\r \x{85}\p{Z}`, "IsWhiteSpace": `\t-\r \x{85}\p{Z}`,
 }
 
-// property translates \p{...} or \P{...} (neg) starting at at.
 // classItem writes a character set body (RE2 class syntax without the
 // brackets), negated or not: as a class of its own outside brackets, as
 // items inside them. A negated set inside brackets would need class
@@ -398,6 +397,7 @@ func (t *javaRE) classItem(at int, body string, neg, inClass bool, construct str
 	return body, nil
 }
 
+// property translates \p{...} or \P{...} (neg) starting at at.
 func (t *javaRE) property(at int, neg, inClass bool) (string, error) {
 	p := t.p
 	var name string
