@@ -33,6 +33,40 @@ import (
 // that receives rows, and error_stream, must have an expect block; an empty
 // block says the stream stays empty. "error:" instead of expect blocks says
 // the SQL must be rejected with exactly that text.
+//
+// A case may declare reference tables (docs/reference-tables.md), each a
+// "table NAME:" header with the format and columns of "input:", followed
+// by a "rows:" block with the table's source, one CSV row or JSON
+// document a line:
+//
+//	table COMPANY: CSV
+//	  TICKER VARCHAR(4)
+//	  NAME   VARCHAR(32)
+//	rows:
+//	  AMZN,Amazon
+//	  MSFT,Microsoft
+//
+// The rows load through the engine's loader (an object of its object
+// store, decoded by input.DecodeTable) before the first record; a load
+// that fails is the case's error, so "error:" may expect it. In
+// "records:", a line "reload NAME" followed by lines indented two more
+// spaces replaces the table's rows with them, atomically, between the
+// records before the line and the records after it ("reload NAME" with no
+// rows empties the table):
+//
+//	records:
+//	  1.000  {"ticker":"AMZN"}
+//	  reload COMPANY
+//	    AMZN,Amazon.com
+//	  2.000  {"ticker":"AMZN"}
+//
+// A batched run never puts records from both sides of a reload in one
+// batch. The table's source in errors reads s3://tables/NAME.csv (or
+// .json): the rows are an object of an in-memory store.
+//
+// "reload NAME fails: TEXT" says the reload must fail with an error that
+// contains TEXT; the table then keeps its rows, as a running application's
+// does.
 type goldenCase struct {
 	file, name string
 	line       int
@@ -45,6 +79,29 @@ type goldenCase struct {
 	expect     map[string][]string
 	order      []string // expect blocks in file order
 	wantError  string
+	tables     []*goldenTable
+	// reloads in file order; each applies before records[before].
+	reloads []goldenReload
+}
+
+// goldenTable is a reference table of a case and its first rows.
+type goldenTable struct {
+	name      string
+	format    string // JSON or CSV
+	delimiter string
+	rowPath   string
+	columns   []goldenColumn
+	rows      []string
+	hasRows   bool
+}
+
+// goldenReload replaces a table's rows before records[before].
+type goldenReload struct {
+	table  string
+	before int
+	rows   []string
+	// fails, when set, is text the reload's error must contain.
+	fails string
 }
 
 type goldenColumn struct{ name, sqlType, mapping string }
@@ -108,6 +165,31 @@ func parseGolden(file, text string) ([]*goldenCase, error) {
 				cur.delimiter = strings.Trim(strings.TrimSpace(arg), "'")
 			}
 			block = "input:"
+		case strings.HasPrefix(head, "table "):
+			t := &goldenTable{name: strings.TrimSpace(strings.TrimPrefix(head, "table "))}
+			if t.name == "" || value == "" {
+				return nil, fmt.Errorf("%s: %q: write table NAME: FORMAT", where, line)
+			}
+			for _, o := range cur.tables {
+				if o.name == t.name {
+					return nil, fmt.Errorf("%s: case %q: table %s is declared twice", where, cur.name, t.name)
+				}
+			}
+			f, arg, _ := strings.Cut(value, " ")
+			t.format = strings.ToUpper(f)
+			if t.format == "JSON" {
+				t.rowPath = strings.TrimSpace(arg)
+			} else {
+				t.delimiter = strings.Trim(strings.TrimSpace(arg), "'")
+			}
+			cur.tables = append(cur.tables, t)
+			block = "table:"
+		case head == "rows":
+			if len(cur.tables) == 0 || cur.tables[len(cur.tables)-1].hasRows {
+				return nil, fmt.Errorf("%s: rows: belongs right after a table NAME: block", where)
+			}
+			cur.tables[len(cur.tables)-1].hasRows = true
+			block = "rows:"
 		case head == "records", head == "sql", head == "error":
 			block = head + ":"
 		case strings.HasPrefix(head, "expect "):
@@ -119,31 +201,51 @@ func parseGolden(file, text string) ([]*goldenCase, error) {
 	if err := flush(); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
+	for _, c := range cases {
+		if err := c.check(); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", file, c.line, err)
+		}
+	}
 	return cases, nil
 }
 
 func (c *goldenCase) setBlock(block string, content []string) error {
 	switch {
 	case block == "input:":
-		for _, l := range content {
-			f := strings.Fields(l)
-			if len(f) < 2 {
-				return fmt.Errorf("case %q: input column %q needs NAME TYPE [MAPPING]", c.name, l)
-			}
-			col := goldenColumn{name: f[0], sqlType: f[1]}
-			rest := f[2:]
-			// Types with a space: DOUBLE PRECISION.
-			if len(rest) > 0 && !strings.HasPrefix(rest[0], "$") {
-				col.sqlType += " " + rest[0]
-				rest = rest[1:]
-			}
-			if len(rest) > 0 {
-				col.mapping = rest[0]
-			}
-			c.columns = append(c.columns, col)
+		cols, err := parseGoldenColumns(content)
+		if err != nil {
+			return fmt.Errorf("case %q: input %w", c.name, err)
 		}
+		c.columns = cols
+	case block == "table:":
+		t := c.tables[len(c.tables)-1]
+		cols, err := parseGoldenColumns(content)
+		if err != nil {
+			return fmt.Errorf("case %q: table %s: %w", c.name, t.name, err)
+		}
+		t.columns = cols
+	case block == "rows:":
+		t := c.tables[len(c.tables)-1]
+		t.rows = append([]string{}, content...)
 	case block == "records:":
 		for _, l := range content {
+			if rest, ok := strings.CutPrefix(l, "reload "); ok {
+				name, fails, failing := strings.Cut(rest, " fails:")
+				r := goldenReload{table: strings.TrimSpace(name), before: len(c.records), fails: strings.TrimSpace(fails)}
+				if failing && r.fails == "" {
+					return fmt.Errorf("case %q: %q: write reload NAME fails: TEXT, with text from the error", c.name, l)
+				}
+				c.reloads = append(c.reloads, r)
+				continue
+			}
+			if row, ok := strings.CutPrefix(l, "  "); ok {
+				if len(c.reloads) == 0 || c.reloads[len(c.reloads)-1].before != len(c.records) {
+					return fmt.Errorf("case %q: %q: an indented row belongs to a reload NAME line", c.name, l)
+				}
+				r := &c.reloads[len(c.reloads)-1]
+				r.rows = append(r.rows, row)
+				continue
+			}
 			ts, data, ok := strings.Cut(l, " ")
 			if !ok {
 				return fmt.Errorf("case %q: record %q needs TIME DATA", c.name, l)
@@ -165,6 +267,51 @@ func (c *goldenCase) setBlock(block string, content []string) error {
 		}
 		c.expect[name] = append([]string{}, content...)
 		c.order = append(c.order, name)
+	}
+	return nil
+}
+
+// parseGoldenColumns reads the column lines of input: and table NAME:
+// blocks: NAME TYPE [MAPPING], where a JSON column's mapping starts with $.
+func parseGoldenColumns(lines []string) ([]goldenColumn, error) {
+	var cols []goldenColumn
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			return nil, fmt.Errorf("column %q needs NAME TYPE [MAPPING]", l)
+		}
+		col := goldenColumn{name: f[0], sqlType: f[1]}
+		rest := f[2:]
+		// Types with a space: DOUBLE PRECISION.
+		if len(rest) > 0 && !strings.HasPrefix(rest[0], "$") {
+			col.sqlType += " " + rest[0]
+			rest = rest[1:]
+		}
+		if len(rest) > 0 {
+			col.mapping = rest[0]
+		}
+		cols = append(cols, col)
+	}
+	return cols, nil
+}
+
+// check reports what parsing alone cannot: a reload of a table the case
+// does not declare.
+func (c *goldenCase) check() error {
+	for _, r := range c.reloads {
+		if c.table(r.table) == nil {
+			return fmt.Errorf("case %q: reload %s: no table %s: declared", c.name, r.table, r.table)
+		}
+	}
+	return nil
+}
+
+// table returns the case's table of that name, or nil.
+func (c *goldenCase) table(name string) *goldenTable {
+	for _, t := range c.tables {
+		if t.name == name {
+			return t
+		}
 	}
 	return nil
 }
