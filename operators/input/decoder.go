@@ -61,6 +61,7 @@ type Decoder struct {
 	extras  [3]*array.StringBuilder
 
 	src     jsonSource
+	fast    *extractor // nil when some mapping needs the parse tree
 	cells   []cell
 	scratch []byte
 	fields  [][]byte
@@ -82,6 +83,11 @@ func NewDecoder(s Schema, opts DecoderOptions) (*Decoder, error) {
 	d.csv = s.RecordFormat.Type == FormatCSV
 	d.colDel = []byte(s.RecordFormat.ColumnDelimiter)
 	d.rowDel = []byte(s.RecordFormat.RowDelimiter)
+	if !d.csv {
+		if p := newExtractPlan(c); p != nil {
+			d.fast = newExtractor(p, d.ncols)
+		}
+	}
 	return d, nil
 }
 
@@ -103,9 +109,15 @@ func (d *Decoder) Decode(mem memory.Allocator, recs []Record) (arrow.Record, []o
 		rec := &recs[i]
 		var name string
 		var err error
-		if d.csv {
+		switch {
+		case d.csv:
 			name, err = d.stageCSV(rec.Data)
-		} else {
+		case d.fast != nil:
+			var ok bool
+			if ok, name, err = d.stageFast(rec.Data); !ok {
+				name, err = d.stageJSON(rec.Data)
+			}
+		default:
 			name, err = d.stageJSON(rec.Data)
 		}
 		if err != nil {
@@ -295,6 +307,23 @@ func (d *Decoder) stageJSON(data []byte) (string, error) {
 		return ErrParse, fmt.Errorf("empty record: no JSON document")
 	}
 	return "", nil
+}
+
+// stageFast stages the row of a one-document payload with the extraction
+// plan. ok is false when the fast path gave up on the record, which must
+// then be staged by stageJSON.
+func (d *Decoder) stageFast(data []byte) (ok bool, name string, err error) {
+	if !d.fast.extract(data) {
+		return false, "", nil
+	}
+	d.startRecord()
+	cells := d.newRow()
+	for i := range d.c.cols {
+		if err := coerce(d.c.cols[i].typ, d.fast.vals[i], &cells[i]); err != nil {
+			return true, ErrCoercion, d.colErr(i, err)
+		}
+	}
+	return true, "", nil
 }
 
 // walk follows segs from n; nil means missing.
