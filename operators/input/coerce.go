@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"time"
 	"unicode/utf8"
 	"unsafe"
 
@@ -185,6 +184,69 @@ func coerce(t types.Type, v jval, c *cell) error {
 		return convErr(v, t, "unsupported column type")
 	}
 	return nil
+}
+
+// coerceFast is coerce with shortcuts for the common cases: a NULL, a
+// valid UTF-8 string for a CHAR/VARCHAR, a plain integer for an integer
+// column, a datetime string. It sets only the fields of c that the column's
+// kind reads. Anything else, and every error, goes through coerce.
+func coerceFast(t *types.Type, v jval, c *cell) error {
+	switch v.kind {
+	case jMissing, jNull:
+		if !t.NotNull {
+			c.valid = false
+			return nil
+		}
+	case jString:
+		switch t.Kind {
+		case types.Char, types.Varchar:
+			if utf8.Valid(v.raw) {
+				c.valid, c.s = true, truncateRunes(v.raw, t.Length)
+				return nil
+			}
+		case types.Timestamp, types.Date, types.Time:
+			if ms, err := parseDatetime(bytes.TrimSpace(v.raw), t.Kind); err == nil {
+				c.valid, c.i = true, ms
+				return nil
+			}
+		}
+	case jNumber:
+		switch t.Kind {
+		case types.TinyInt, types.SmallInt, types.Integer, types.BigInt:
+			if n, ok := parseSmallInt(v.raw, intBits(t.Kind)); ok {
+				c.valid, c.i = true, n
+				return nil
+			}
+		}
+	}
+	return coerce(*t, v, c)
+}
+
+// parseSmallInt parses an optional '-' and 1 to 18 digits into a value that
+// fits bits bits; ok is false for anything else, which parseIntExact then
+// reads.
+func parseSmallInt(b []byte, bits int) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	if bits < 64 && (n < -1<<(bits-1) || n >= 1<<(bits-1)) {
+		return 0, false
+	}
+	return n, true
 }
 
 func trimSpace(v jval) []byte {
@@ -445,7 +507,7 @@ func parseTimestamp(b []byte) (int64, error) {
 	if !ok1 || !ok2 || !ok3 || y < 1 || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) {
 		return 0, bad
 	}
-	ms := time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC).UnixMilli()
+	ms := daysFromCivil(y, mo, d) * msPerDay
 	rest := b[10:]
 	if len(rest) == 0 {
 		return ms, nil
@@ -542,6 +604,21 @@ func atoiN(b []byte) (int, bool) {
 		n = n*10 + int(c-'0')
 	}
 	return n, true
+}
+
+// daysFromCivil is the number of days from 1970-01-01 to y-m-d in the
+// proleptic Gregorian calendar (as time.Date counts them), without the cost
+// of a time.Time.
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400 // y >= 0 here: years start at 1
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era*146097 + doe - 719468)
 }
 
 func daysIn(y, m int) int {

@@ -3,6 +3,7 @@ package input
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCoercionTable walks every row of KDA's JSON→SQL coercion table
@@ -121,5 +122,34 @@ func TestCoercionTable(t *testing.T) {
 				t.Fatalf("rows %q, want %q", rows, tt.want)
 			}
 		})
+	}
+}
+
+func TestDaysFromCivilMatchesTime(t *testing.T) {
+	for y := 1; y <= 9999; y += 7 {
+		for m := 1; m <= 12; m++ {
+			for _, d := range []int{1, 15, daysIn(y, m)} {
+				want := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC).UnixMilli() / msPerDay
+				if got := daysFromCivil(y, m, d); got != want {
+					t.Fatalf("%04d-%02d-%02d: %d days, want %d", y, m, d, got, want)
+				}
+			}
+		}
+	}
+}
+
+func TestParseSmallIntMatchesParseIntExact(t *testing.T) {
+	for _, s := range []string{"0", "-0", "7", "-128", "127", "128", "-129", "32767", "32768", "2147483647", "2147483648",
+		"-2147483648", "-2147483649", "999999999999999999", "-999999999999999999", "007", "-", "", "1.0", "+5", "1e3"} {
+		for _, bits := range []int{8, 16, 32, 64} {
+			n, ok := parseSmallInt([]byte(s), bits)
+			if !ok {
+				continue
+			}
+			want, err := parseIntExact([]byte(s), bits)
+			if err != nil || n != want {
+				t.Errorf("%q in %d bits: %d, parseIntExact %d %v", s, bits, n, want, err)
+			}
+		}
 	}
 }

@@ -59,9 +59,16 @@ type Decoder struct {
 	arrival *array.TimestampBuilder
 	cols    []array.Builder
 	extras  [3]*array.StringBuilder
+	// dataPerRec is, per column, the string bytes per record of the last
+	// batch, to reserve the data buffers of the next one in one go.
+	dataPerRec []float64
 
 	src     jsonSource
 	fast    *extractor // nil when some mapping needs the parse tree
+	// fastCells is the row the fast path staged; fastRow says it is the
+	// current record's.
+	fastCells []cell
+	fastRow   bool
 	cells   []cell
 	scratch []byte
 	fields  [][]byte
@@ -86,6 +93,7 @@ func NewDecoder(s Schema, opts DecoderOptions) (*Decoder, error) {
 	if !d.csv {
 		if p := newExtractPlan(c); p != nil {
 			d.fast = newExtractor(p, d.ncols)
+			d.fastCells = make([]cell, d.ncols)
 		}
 	}
 	return d, nil
@@ -104,6 +112,7 @@ func (d *Decoder) Schema() types.Schema { return d.schema }
 func (d *Decoder) Decode(mem memory.Allocator, recs []Record) (arrow.Record, []operators.RowError) {
 	d.builders(mem)
 	d.rb.Reserve(len(recs))
+	d.reserveData(len(recs))
 	var errs []operators.RowError
 	for i := range recs {
 		rec := &recs[i]
@@ -131,9 +140,49 @@ func (d *Decoder) Decode(mem memory.Allocator, recs []Record) (arrow.Record, []o
 			})
 			continue
 		}
-		d.appendStaged(rec)
+		if d.fastRow {
+			d.appendStaged(rec, d.fastCells, 1)
+		} else {
+			d.appendStaged(rec, d.cells, d.rows)
+		}
 	}
+	d.noteData(len(recs))
 	return d.rb.NewRecord(), errs
+}
+
+// reserveData reserves the string data buffers for n records at the rate
+// of the last batch, so that they do not grow (and copy) by doubling.
+func (d *Decoder) reserveData(n int) {
+	for i, b := range d.cols {
+		if d.dataPerRec == nil {
+			return
+		}
+		if bb, ok := b.(binaryData); ok && d.dataPerRec[i] > 0 {
+			bb.ReserveData(int(d.dataPerRec[i]*float64(n)*1.125) + 64)
+		}
+	}
+}
+
+// noteData records the string bytes per record of the batch being built.
+func (d *Decoder) noteData(n int) {
+	if n == 0 {
+		return
+	}
+	if d.dataPerRec == nil {
+		d.dataPerRec = make([]float64, len(d.cols))
+	}
+	for i, b := range d.cols {
+		if bb, ok := b.(binaryData); ok {
+			d.dataPerRec[i] = float64(bb.DataLen()) / float64(n)
+		}
+	}
+}
+
+// binaryData is the part of the string and binary builders that sizes
+// their data buffer.
+type binaryData interface {
+	DataLen() int
+	ReserveData(int)
 }
 
 // builders (re)creates the record builder when the allocator changes.
@@ -193,10 +242,9 @@ func (d *Decoder) colErr(i int, err error) error {
 	return fmt.Errorf("column %q (%s), field %d: %w", col.name, col.typ, i+1, err)
 }
 
-// appendStaged appends the staged rows of rec to the builders, column by
-// column.
-func (d *Decoder) appendStaged(rec *Record) {
-	n := d.rows
+// appendStaged appends the n rows of rec staged in cells to the builders,
+// column by column.
+func (d *Decoder) appendStaged(rec *Record, cells []cell, n int) {
 	if n == 0 {
 		return
 	}
@@ -215,7 +263,7 @@ func (d *Decoder) appendStaged(rec *Record) {
 	for ci, b := range d.cols {
 		k := d.c.cols[ci].typ.Kind
 		for r := 0; r < n; r++ {
-			c := &d.cells[r*d.ncols+ci]
+			c := &cells[r*d.ncols+ci]
 			if !c.valid {
 				b.AppendNull()
 				continue
@@ -313,16 +361,16 @@ func (d *Decoder) stageJSON(data []byte) (string, error) {
 // plan. ok is false when the fast path gave up on the record, which must
 // then be staged by stageJSON.
 func (d *Decoder) stageFast(data []byte) (ok bool, name string, err error) {
+	d.fastRow = false
 	if !d.fast.extract(data) {
 		return false, "", nil
 	}
-	d.startRecord()
-	cells := d.newRow()
 	for i := range d.c.cols {
-		if err := coerce(d.c.cols[i].typ, d.fast.vals[i], &cells[i]); err != nil {
+		if err := coerceFast(&d.c.cols[i].typ, d.fast.vals[i], &d.fastCells[i]); err != nil {
 			return true, ErrCoercion, d.colErr(i, err)
 		}
 	}
+	d.fastRow = true
 	return true, "", nil
 }
 

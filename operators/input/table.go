@@ -152,7 +152,7 @@ func (t *tableDecoder) row(data []byte, line int) error {
 	if t.opts.MaxRows > 0 && t.rows > t.opts.MaxRows {
 		return fmt.Errorf("line %d: more than %d rows (maxRows)", line, t.opts.MaxRows)
 	}
-	t.d.appendStaged(&Record{})
+	t.d.appendStaged(&Record{}, t.d.cells, t.d.rows)
 	return nil
 }
 
