@@ -63,18 +63,18 @@ type Decoder struct {
 	// batch, to reserve the data buffers of the next one in one go.
 	dataPerRec []float64
 
-	src     jsonSource
-	fast    *extractor // nil when some mapping needs the parse tree
+	src  jsonSource
+	fast *extractor // nil when some mapping needs the parse tree
 	// fastCells is the row the fast path staged; fastRow says it is the
 	// current record's.
 	fastCells []cell
 	fastRow   bool
-	cells   []cell
-	scratch []byte
-	fields  [][]byte
-	colDel  []byte
-	rowDel  []byte
-	rows    int // rows staged for the current record
+	cells     []cell
+	scratch   []byte
+	fields    [][]byte
+	colDel    []byte
+	rowDel    []byte
+	rows      int // rows staged for the current record
 }
 
 // NewDecoder validates s (after defaults) and prepares a decoder for it.
