@@ -343,6 +343,14 @@ func (p *planner) planJoin(q *dialect.Query, sel *sqlparser.Select, from *sqlpar
 
 	// The condition: hash keys, ROWTIME bounds, and the rest.
 	var conj []sqlparser.Expr
+	if cond != nil && right.stream != nil {
+		if f := eventTimeWindowCall(cond); f != nil {
+			return in.errAt(f, "%s in a join condition: kda joins streams by ROWTIME, and TUMBLE and HOP are GROUP BY windows, not columns; "+
+				"to join rows of the same event-time window, make its STEP a key and bound the ROWTIMEs by the window plus the rows' delay, "+
+				"e.g. STEP(a.evt BY INTERVAL '1' MINUTE) = STEP(b.evt BY INTERVAL '1' MINUTE) AND b.ROWTIME BETWEEN a.ROWTIME - INTERVAL '2' MINUTE AND a.ROWTIME + INTERVAL '2' MINUTE (docs/sql.md, Window joins)",
+				strings.ToUpper(f.Name.String()))
+		}
+	}
 	if cond != nil {
 		if containsAggregate(cond) {
 			return in.errAt(cond, "aggregates are not allowed in a join condition")
@@ -703,6 +711,30 @@ func (p *planner) rowtimeTerm(in *binder, js *joinScope, e sqlparser.Expr) (int,
 		return k, off + d.Milliseconds(), true
 	}
 	return 0, 0, false
+}
+
+// eventTimeWindowCall finds a TUMBLE/HOP/SESSION call, or one of their
+// _START/_END functions, in a join condition (Flink's window join, which
+// kda writes with STEP keys), or returns nil.
+func eventTimeWindowCall(cond sqlparser.Expr) *sqlparser.FuncExpr {
+	var found *sqlparser.FuncExpr
+	_ = sqlparser.Walk(func(n sqlparser.SQLNode) (bool, error) {
+		f, ok := n.(*sqlparser.FuncExpr)
+		if !ok || found != nil || !f.Qualifier.IsEmpty() {
+			return found == nil, nil
+		}
+		name := strings.ToUpper(f.Name.String())
+		for _, suffix := range []string{"", "_START", "_END"} {
+			if base, ok := strings.CutSuffix(name, suffix); ok {
+				if _, ok := groupWindowNames[base]; ok {
+					found = f
+					return false, nil
+				}
+			}
+		}
+		return true, nil
+	}, cond)
+	return found
 }
 
 // sameWindow recognises "STEP(a.ROWTIME BY w) = STEP(b.ROWTIME BY w)" or
