@@ -72,6 +72,7 @@ func BenchmarkDecodeJSON(b *testing.B) {
 		name string
 		src  func() jsonSource
 	}{
+		{"fast_path", nil},
 		{"fastjson", func() jsonSource { return &fastSource{} }},
 		{"goccy_go-json", func() jsonSource {
 			return &anySource{newDecoder: func(r io.Reader) anyDecoder { return goccy.NewDecoder(r) }}
@@ -87,8 +88,10 @@ func BenchmarkDecodeJSON(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer d.Release()
-			d.src = s.src()
-			d.fast = nil // the libraries are compared behind the parse tree
+			if s.src != nil {
+				d.src = s.src()
+				d.fast = nil // the libraries are compared behind the parse tree
+			}
 			mem := memory.NewGoAllocator()
 			b.SetBytes(int64(bytesPerBatch))
 			b.ReportAllocs()
@@ -291,4 +294,27 @@ func (a *anySource) value(n any, scratch []byte) (jval, []byte) {
 		k = jArray
 	}
 	return jval{kind: k, raw: out}, scratch
+}
+
+// BenchmarkExtract runs the fast path's extraction alone over the records
+// of BenchmarkDecodeNexmark.
+func BenchmarkExtract(b *testing.B) {
+	recs := nexmarkRecords(4096)
+	d, err := NewDecoder(nexmarkSchema(), DecoderOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for _, r := range recs {
+		n += len(r.Data)
+	}
+	b.SetBytes(int64(n))
+	b.ResetTimer()
+	for range b.N {
+		for i := range recs {
+			if !d.fast.extract(recs[i].Data) {
+				b.Fatal("the fast path gave up")
+			}
+		}
+	}
 }

@@ -82,14 +82,18 @@ func newExtractPlan(c *compiled) *extractPlan {
 // each column (jMissing when absent); string values point into the record or
 // into scratch.
 type extractor struct {
-	plan    *extractPlan
-	seen    []bool // per node: its member was met in the current object
+	plan *extractPlan
+	seen []bool // per node: its member was met in the current object
+	// hint is, per node, where in its children the search for the next
+	// member starts: just after the last one found, as the records of a
+	// stream mostly keep their members in one order.
+	hint    []int
 	vals    []jval
 	scratch []byte
 }
 
 func newExtractor(p *extractPlan, ncols int) *extractor {
-	return &extractor{plan: p, seen: make([]bool, len(p.nodes)), vals: make([]jval, ncols)}
+	return &extractor{plan: p, seen: make([]bool, len(p.nodes)), hint: make([]int, len(p.nodes)), vals: make([]jval, ncols)}
 }
 
 // extract fills x.vals from data, a payload that must hold exactly one JSON
@@ -151,9 +155,14 @@ func (x *extractor) object(data []byte, i, n, depth int) (int, bool) {
 			return 0, false
 		}
 		child := -1
-		for _, ch := range nodes[n].children {
-			if nodes[ch].key == string(key) {
+		kids := nodes[n].children
+		for k, h := 0, x.hint[n]; k < len(kids); k++ {
+			if h+k >= len(kids) {
+				h -= len(kids)
+			}
+			if ch := kids[h+k]; nodes[ch].key == string(key) {
 				child = ch
+				x.hint[n] = h + k + 1
 				break
 			}
 		}
