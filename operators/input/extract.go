@@ -137,16 +137,18 @@ func (x *extractor) object(data []byte, i, n, depth int) (int, bool) {
 		if i >= len(data) || data[i] != '"' {
 			return 0, false
 		}
-		j := bytes.IndexByte(data[i+1:], '"')
-		if j < 0 {
+		// Member names are short: a plain loop beats bytes.IndexByte.
+		j := i + 1
+		for j < len(data) && data[j] != '"' && data[j] != '\\' {
+			j++
+		}
+		if j >= len(data) || data[j] == '\\' {
+			// An escaped name (fastjson compares those in an order of
+			// its own), or no closing quote.
 			return 0, false
 		}
-		key := data[i+1 : i+1+j]
-		if bytes.IndexByte(key, '\\') >= 0 {
-			// fastjson compares escaped names in an order of its own.
-			return 0, false
-		}
-		i = skipSpace(data, i+j+2)
+		key := data[i+1 : j]
+		i = skipSpace(data, j+1)
 		if i >= len(data) || data[i] != ':' {
 			return 0, false
 		}
@@ -160,7 +162,7 @@ func (x *extractor) object(data []byte, i, n, depth int) (int, bool) {
 			if h+k >= len(kids) {
 				h -= len(kids)
 			}
-			if ch := kids[h+k]; nodes[ch].key == string(key) {
+			if ch := kids[h+k]; len(nodes[ch].key) == len(key) && nodes[ch].key == string(key) {
 				child = ch
 				x.hint[n] = h + k + 1
 				break
