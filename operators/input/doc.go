@@ -11,10 +11,14 @@
 //	[]Record ──Decoder.Decode──► arrow.Record (ROWTIME, APPROXIMATE_ARRIVAL_TIME, columns…)
 //	                         └─► []operators.RowError (records that did not fit)
 //
-// JSON records are parsed with github.com/valyala/fastjson (the fastest of
-// the libraries measured by BenchmarkDecodeJSON); each column's JSONPath is
-// evaluated on the record row and the value coerced to the column's SQL type
-// by KDA's JSON→SQL table. CSV records are split by position. Values are
+// JSON records whose mappings are all plain member chains ($.a.b) take the
+// fast path (extract.go): one pass over the record's bytes that follows a
+// trie of the mapped names, takes the values where they stand and skips the
+// rest. Any other record, and any record the fast path is unsure of, is
+// parsed into a tree with github.com/valyala/fastjson (the fastest of the
+// libraries measured by BenchmarkDecodeJSON), on which each column's
+// JSONPath is evaluated. Both give the same values (FuzzFastPath), which are
+// coerced to the column's SQL type by KDA's JSON→SQL table. CSV records are split by position. Values are
 // staged per record and appended to Arrow builders column by column only
 // when the whole record converted, so a bad record leaves no partial row.
 //
