@@ -194,17 +194,9 @@ func (x *extractor) object(data []byte, i, n, depth int) (int, bool) {
 		if !ok {
 			return 0, false
 		}
-		i = skipSpace(data, i)
-		if i >= len(data) {
-			return 0, false
-		}
-		switch data[i] {
-		case ',':
-			i++
-		case '}':
-			return i + 1, true
-		default:
-			return 0, false
+		var closed bool
+		if i, closed, ok = afterMember(data, i, '}'); !ok || closed {
+			return i, ok
 		}
 	}
 }
@@ -278,17 +270,9 @@ func skipValue(data []byte, i, depth int) (int, bool) {
 			if i, ok = skipValue(data, i, depth+1); !ok {
 				return 0, false
 			}
-			i = skipSpace(data, i)
-			if i >= len(data) {
-				return 0, false
-			}
-			switch data[i] {
-			case ',':
-				i++
-			case '}':
-				return i + 1, true
-			default:
-				return 0, false
+			var closed bool
+			if i, closed, ok = afterMember(data, i, '}'); !ok || closed {
+				return i, ok
 			}
 		}
 	case '[':
@@ -305,17 +289,9 @@ func skipValue(data []byte, i, depth int) (int, bool) {
 			if i, ok = skipValue(data, i, depth+1); !ok {
 				return 0, false
 			}
-			i = skipSpace(data, i)
-			if i >= len(data) {
-				return 0, false
-			}
-			switch data[i] {
-			case ',':
-				i++
-			case ']':
-				return i + 1, true
-			default:
-				return 0, false
+			var closed bool
+			if i, closed, ok = afterMember(data, i, ']'); !ok || closed {
+				return i, ok
 			}
 		}
 	case '"':
@@ -469,4 +445,21 @@ func hex4(s []byte) (uint16, bool) {
 		x = x<<4 | uint16(c)
 	}
 	return x, true
+}
+
+// afterMember reads what follows a member or element of an object or
+// array: a comma (next is the index after it) or the closing byte close
+// (closed, and next is the index after it); anything else is not ok.
+func afterMember(data []byte, i int, close byte) (next int, closed, ok bool) {
+	i = skipSpace(data, i)
+	if i >= len(data) {
+		return 0, false, false
+	}
+	switch data[i] {
+	case ',':
+		return i + 1, false, true
+	case close:
+		return i + 1, true, true
+	}
+	return 0, false, false
 }
