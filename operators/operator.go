@@ -29,6 +29,27 @@ type Operator interface {
 	Advance(ctx *Context, now time.Time) error
 }
 
+// Holder is an operator that may keep rows past the heartbeat that reached
+// it and emit them later with an earlier ROWTIME (a T-sort, an event-time
+// window, a sort group, a union's merge). Whoever drives a chain of
+// operators advances the operators after a Holder, and the stream it
+// feeds, no further than Hold, so that an operator never advances its
+// downstream past the ROWTIME of a row it may still emit.
+type Holder interface {
+	// Hold reports the earliest ROWTIME the operator may still emit, at
+	// most now (the stream time it has processed its input to). The zero
+	// time means it cannot tell yet: its downstream is not advanced.
+	Hold(now time.Time) time.Time
+}
+
+// Hold is op's Hold(now) if op is a Holder, now otherwise.
+func Hold(op Operator, now time.Time) time.Time {
+	if h, ok := op.(Holder); ok {
+		return h.Hold(now)
+	}
+	return now
+}
+
 // Stateful is an operator whose state survives restarts through the
 // application's checkpoints. Snapshot is called between batches, never
 // concurrently with Process or Advance.

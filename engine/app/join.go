@@ -58,10 +58,10 @@ func (s *joinInput) Advance(_ *operators.Context, now time.Time) error {
 	if !after.After(before) {
 		return nil
 	}
-	for _, op := range s.run.ops[1:] {
-		if err := op.Advance(s.run.ctx, after); err != nil {
-			return err
-		}
+	hold, err := advanceChain(s.run.ctx, s.run.ops[1:], after)
+	if err != nil {
+		return err
 	}
+	s.run.hold = hold
 	return nil
 }

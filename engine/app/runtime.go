@@ -195,6 +195,9 @@ type pumpRun struct {
 	ctx    *operators.Context
 	ops    []operators.Operator
 	target *pipeline.Stream
+	// hold is how far target may be advanced: the earliest ROWTIME the
+	// pump may still insert, as of its last heartbeat (zero: not yet).
+	hold time.Time
 	// rowsIn[i] and rowsOut[i] count the rows operator i took and emitted.
 	rowsIn, rowsOut []atomic.Uint64
 }
@@ -207,12 +210,37 @@ func (p *pumpRun) Process(_ *operators.Context, rec arrow.Record) error {
 // Advance passes the heartbeat through the pump's operators in order; the
 // target stream is advanced by the runtime once all its pumps have been.
 func (p *pumpRun) Advance(_ *operators.Context, now time.Time) error {
-	for _, op := range p.ops {
-		if err := op.Advance(p.ctx, now); err != nil {
-			return err
-		}
+	hold, err := advanceChain(p.ctx, p.ops, now)
+	if err != nil {
+		return err
 	}
+	p.hold = hold
 	return nil
+}
+
+// advanceChain advances ops in order, each no further than the operators
+// before it may still emit (operators.Holder), and returns how far their
+// output may be advanced; the zero time means not at all. At EndOfTime no
+// input is left to wait for, so every operator gets the heartbeat.
+func advanceChain(ctx *operators.Context, ops []operators.Operator, now time.Time) (time.Time, error) {
+	for _, op := range ops {
+		if now.IsZero() {
+			return now, nil
+		}
+		if err := op.Advance(ctx, now); err != nil {
+			return time.Time{}, err
+		}
+		now = hold(op, now)
+	}
+	return now, nil
+}
+
+// hold is operators.Hold, except at EndOfTime.
+func hold(op operators.Operator, now time.Time) time.Time {
+	if !now.Before(EndOfTime) {
+		return now
+	}
+	return operators.Hold(op, now)
 }
 
 func (r *Runtime) wirePump(p *plan.Pump) error { return r.wire(p, r.streams[p.Target]) }
@@ -496,7 +524,17 @@ func (r *Runtime) Advance(now time.Time) error {
 		r.streamTime = now
 	}
 	for _, s := range r.order {
-		if err := s.Advance(r.srcCtx, now); err != nil {
+		// A stream goes no further than its pumps may still insert.
+		at := now
+		for _, p := range r.pumps {
+			if p.target == s && p.hold.Before(at) && now.Before(EndOfTime) {
+				at = p.hold
+			}
+		}
+		if at.IsZero() {
+			continue
+		}
+		if err := s.Advance(r.srcCtx, at); err != nil {
 			return err
 		}
 	}

@@ -97,14 +97,30 @@ func (b *unionBranch) Process(_ *operators.Context, rec arrow.Record) error {
 			last = max(last, int64(v))
 		}
 	}
-	return b.merge.Progress(b.run.ctx, b.idx, last)
+	// The branch is past last, except for the rows its operators hold.
+	at := time.UnixMilli(last).UTC()
+	for _, op := range b.ops {
+		if at.IsZero() {
+			return nil
+		}
+		at = hold(op, at)
+	}
+	if at.IsZero() {
+		return nil
+	}
+	return b.merge.Progress(b.run.ctx, b.idx, at.UnixMilli())
 }
 
 func (b *unionBranch) Advance(_ *operators.Context, now time.Time) error {
-	for _, op := range b.ops {
-		if err := op.Advance(b.run.ctx, now); err != nil {
+	at, err := advanceChain(b.run.ctx, b.ops, now)
+	if err != nil {
+		return err
+	}
+	if !at.IsZero() {
+		if err := b.merge.Progress(b.run.ctx, b.idx, at.UnixMilli()); err != nil {
 			return err
 		}
 	}
-	return b.merge.Progress(b.run.ctx, b.idx, now.UnixMilli())
+	b.run.hold = hold(b.merge, now)
+	return nil
 }

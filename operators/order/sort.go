@@ -206,6 +206,15 @@ func (s *Sort) Advance(ctx *operators.Context, now time.Time) error {
 	return s.flush(ctx)
 }
 
+// Hold implements operators.Holder: the open group comes out with the
+// greatest ROWTIME of its rows, which may be earlier than now.
+func (s *Sort) Hold(now time.Time) time.Time {
+	if s.open {
+		return minTime(now, s.maxRT)
+	}
+	return now
+}
+
 const (
 	tagSort  = 1
 	tagTSort = 2

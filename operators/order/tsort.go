@@ -165,6 +165,25 @@ func (t *TSort) Advance(ctx *operators.Context, now time.Time) error {
 	return t.flush(ctx)
 }
 
+// Hold implements operators.Holder: a row still to come is emitted if its
+// ts is not before the greatest ts emitted, so that is the earliest
+// ROWTIME the T-sort may still emit (the zero time before any row has
+// been emitted, when it may still emit any ts).
+func (t *TSort) Hold(now time.Time) time.Time {
+	if t.emitted == math.MinInt64 {
+		return time.Time{}
+	}
+	return minTime(now, t.emitted)
+}
+
+// minTime is the earlier of now and ms (milliseconds).
+func minTime(now time.Time, ms int64) time.Time {
+	if ms < now.UnixMilli() {
+		return time.UnixMilli(ms).UTC()
+	}
+	return now
+}
+
 // Snapshot implements operators.Stateful.
 func (t *TSort) Snapshot(w io.Writer) error {
 	var b bytes.Buffer

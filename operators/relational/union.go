@@ -86,6 +86,22 @@ func (m *Merge) Branch(i int) operators.Emit {
 	}
 }
 
+// Hold implements operators.Holder: rows at or after the slowest branch's
+// progress are still held.
+func (m *Merge) Hold(now time.Time) time.Time {
+	bound := m.done[0]
+	for _, d := range m.done[1:] {
+		bound = min(bound, d)
+	}
+	if bound == math.MinInt64 {
+		return time.Time{}
+	}
+	if bound < now.UnixMilli() {
+		return time.UnixMilli(bound).UTC()
+	}
+	return now
+}
+
 // Progress records that branch i has processed its input up to stream
 // time t (milliseconds) and releases the rows every branch is past.
 func (m *Merge) Progress(ctx *operators.Context, i int, t int64) error {

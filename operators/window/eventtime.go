@@ -632,6 +632,19 @@ func (e *EventTime) Advance(ctx *operators.Context, now time.Time) error {
 	return e.out.flush(ctx, e.arrow, &e.Out)
 }
 
+// Hold implements operators.Holder: every window that has not fired, and
+// every window a row still to come may open, ends after the watermark less
+// the allowed lateness, and its rows have that end as their ROWTIME.
+func (e *EventTime) Hold(now time.Time) time.Time {
+	if e.wm == minTime {
+		return time.Time{}
+	}
+	if b := e.wm - e.lateness; b < now.UnixMilli() {
+		return time.UnixMilli(b).UTC()
+	}
+	return now
+}
+
 const tagEventTime byte = 'E'
 
 // Snapshot implements operators.Stateful.
