@@ -17,6 +17,7 @@ import (
 
 	"github.com/kdaproject/kda/connectors/delivery"
 	"github.com/kdaproject/kda/connectors/source"
+	"github.com/kdaproject/kda/connectors/source/sourcetest"
 	"github.com/kdaproject/kda/engine/store"
 )
 
@@ -378,41 +379,9 @@ func (p *pausingStore) Commit(tx store.Txn) error {
 }
 
 func startBridge(t *testing.T, st source.Store, k *cluster, topic string) *source.Bridge {
-	t.Helper()
-	reg := source.NewRegistry()
-	if err := reg.Register(SourceConnector()); err != nil {
-		t.Fatal(err)
-	}
-	src, err := reg.Open(context.Background(), "kafka", json.RawMessage(fmt.Sprintf(`{"brokers": [%q], "topic": %q, "startOffset": "earliest", "timeout": "1s"}`, k.addr, topic)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := source.NewBridge(st, "orders-in", src, "orders", source.Options{
-		PartitionKey: source.KeyBySourcePartition,
-		MaxBatch:     50,
-		MinBackoff:   20 * time.Millisecond,
-		MaxBackoff:   200 * time.Millisecond,
-		Logf:         t.Logf,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
-
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	config := fmt.Sprintf(`{"brokers": [%q], "topic": %q, "startOffset": "earliest", "timeout": "1s"}`, k.addr, topic)
+	return sourcetest.StartBridge(t, st, SourceConnector(), config, "orders-in", "orders",
+		source.Options{PartitionKey: source.KeyBySourcePartition, MaxBatch: 50})
 }
 
 // caughtUp reports whether every partition's saved position is offset
@@ -436,7 +405,7 @@ func TestBridgeCopiesATopicIntoAStreamExactlyOnceAcrossARestart(t *testing.T) {
 	// The first bridge may commit 3 batches of 50, then its commits fail
 	// (and it re-seeks) until it is closed in the middle of the topic.
 	b := startBridge(t, &pausingStore{Store: st, allow: 3}, k, "orders")
-	waitFor(t, "the first commits", 20*time.Second, func() bool { return b.Stats().Errors > 1 })
+	sourcetest.WaitUntil(t, "the first commits", 20*time.Second, func() bool { return b.Stats().Errors > 1 })
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -448,7 +417,7 @@ func TestBridgeCopiesATopicIntoAStreamExactlyOnceAcrossARestart(t *testing.T) {
 
 	// A new bridge, as after a restart: it seeks to the saved offsets.
 	b2 := startBridge(t, st, k, "orders")
-	waitFor(t, "every message", 20*time.Second, func() bool { return caughtUp(b2, parts, n-1) })
+	sourcetest.WaitUntil(t, "every message", 20*time.Second, func() bool { return caughtUp(b2, parts, n-1) })
 	b2.Close()
 	t.Logf("first bridge copied %d messages, the second %d", copied, b2.Stats().Copied)
 	if copied+b2.Stats().Copied != parts*n {
@@ -470,16 +439,16 @@ func TestBridgeRetriesThroughAKafkaOutageAndResumes(t *testing.T) {
 	st := openStore(t, "orders", 1)
 	produce(t, k, "orders", parts, 0, 30)
 	b := startBridge(t, st, k, "orders")
-	waitFor(t, "the messages before the outage", 20*time.Second, func() bool { return caughtUp(b, parts, 29) })
+	sourcetest.WaitUntil(t, "the messages before the outage", 20*time.Second, func() bool { return caughtUp(b, parts, 29) })
 
 	k.stop()
-	waitFor(t, "the bridge to see the outage", 20*time.Second, func() bool { return b.Stats().LastError != "" })
+	sourcetest.WaitUntil(t, "the bridge to see the outage", 20*time.Second, func() bool { return b.Stats().LastError != "" })
 	t.Logf("during the outage: %s", b.Stats().LastError)
 	time.Sleep(2500 * time.Millisecond) // a few retries, each seek timing out after 1s
 	k.restart()
 	produce(t, k, "orders", parts, 30, 30)
 
-	waitFor(t, "the messages after the outage", 30*time.Second, func() bool { return caughtUp(b, parts, 59) })
+	sourcetest.WaitUntil(t, "the messages after the outage", 30*time.Second, func() bool { return caughtUp(b, parts, 59) })
 	s := b.Stats()
 	if s.Errors < 2 || s.LastError != "" {
 		t.Fatalf("stats %+v: want several errors and none left", s)
@@ -506,7 +475,7 @@ func TestSourceStartsAtLatestWithoutSavedPositions(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	waitFor(t, "the new messages", 10*time.Second, func() bool {
+	sourcetest.WaitUntil(t, "the new messages", 10*time.Second, func() bool {
 		msgs, err := src.Poll(ctx)
 		if err != nil {
 			t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kdaproject/kda/connectors/servicetest"
 	"github.com/kdaproject/kda/connectors/source"
+	"github.com/kdaproject/kda/connectors/source/sourcetest"
 	"github.com/kdaproject/kda/engine/store"
 )
 
@@ -136,40 +137,12 @@ func (f *sessionFixture) want(n int, subs ...string) []string {
 }
 
 func startSourceBridge(t *testing.T, st source.Store, config string) *source.Bridge {
-	t.Helper()
-	reg := source.NewRegistry()
-	if err := reg.Register(SourceConnector()); err != nil {
-		t.Fatal(err)
-	}
-	src, err := reg.Open(context.Background(), "mqtt", json.RawMessage(config))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := source.NewBridge(st, "readings-in", src, "readings", source.Options{
-		MaxBatch:   4,
-		MinBackoff: 20 * time.Millisecond,
-		MaxBackoff: 200 * time.Millisecond,
-		Logf:       t.Logf,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
+	return sourcetest.StartBridge(t, st, SourceConnector(), config, "readings-in", "readings", source.Options{MaxBatch: 4})
 }
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	sourcetest.WaitUntil(t, what, 20*time.Second, cond)
 }
 
 func TestSourceExampleConfigIsValid(t *testing.T) {
