@@ -238,45 +238,31 @@ func ReportFailed(ctx *operators.Context, rec arrow.Record, errs *expr.RowErrors
 	})
 }
 
-// Take returns the rows of rec at the increasing positions rows, as a new
-// record the caller releases.
+// Take returns the rows of rec at positions rows, in that order, as a new
+// record the caller releases. One run of consecutive rows is a zero-copy
+// slice; otherwise each column's values are gathered into new buffers.
 func Take(mem memory.Allocator, rec arrow.Record, rows []int) (arrow.Record, error) {
-	// Runs of consecutive rows become zero-copy slices, concatenated per column.
-	type run struct{ lo, hi int }
-	var runs []run
-	for _, r := range rows {
-		if n := len(runs); n > 0 && runs[n-1].hi == r {
-			runs[n-1].hi++
-		} else {
-			runs = append(runs, run{r, r + 1})
+	n := len(rows)
+	idx := make([]int32, n)
+	consecutive := true
+	for k, r := range rows {
+		if r < 0 || int64(r) >= rec.NumRows() {
+			return nil, fmt.Errorf("take row %d of a batch of %d rows", r, rec.NumRows())
 		}
+		idx[k] = int32(r)
+		consecutive = consecutive && (k == 0 || r == rows[k-1]+1)
+	}
+	if n > 0 && consecutive {
+		return rec.NewSlice(int64(rows[0]), int64(rows[n-1]+1)), nil
 	}
 	cols := make([]arrow.Array, rec.NumCols())
-	defer func() {
-		for _, c := range cols {
-			if c != nil {
-				c.Release()
-			}
-		}
-	}()
-	parts := make([]arrow.Array, len(runs))
 	for c := range cols {
-		for k, r := range runs {
-			parts[k] = array.NewSlice(rec.Column(c), int64(r.lo), int64(r.hi))
-		}
-		var err error
-		if len(parts) == 1 {
-			parts[0].Retain()
-			cols[c] = parts[0]
-		} else {
-			cols[c], err = array.Concatenate(parts, mem)
-		}
-		for _, p := range parts {
-			p.Release()
-		}
-		if err != nil {
-			return nil, fmt.Errorf("take rows of column %s: %w", rec.ColumnName(c), err)
-		}
+		col := rec.Column(c)
+		cols[c] = Gather(mem, col.DataType(), []arrow.Array{col}, nil, idx)
 	}
-	return array.NewRecord(rec.Schema(), cols, int64(len(rows))), nil
+	out := array.NewRecord(rec.Schema(), cols, int64(n))
+	for _, c := range cols {
+		c.Release()
+	}
+	return out, nil
 }
