@@ -572,6 +572,11 @@ func (r *runner) drive() {
 				}
 			}
 		case <-heartbeat.C:
+			if err := r.reportReferenceErrors(); err != nil {
+				r.err = err
+				finish(false)
+				return
+			}
 			if err := r.advance(); err != nil {
 				r.err = err
 				finish(false)

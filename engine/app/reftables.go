@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/kdaproject/kda/connectors/postgres"
+	"github.com/kdaproject/kda/operators"
 	"github.com/kdaproject/kda/operators/input"
 	"github.com/kdaproject/kda/operators/reftable"
 )
@@ -35,6 +36,12 @@ import (
 // (Manager.RefreshReferenceTables). A reload swaps the snapshot
 // atomically; a failed reload keeps the old one and is reported by
 // Describe.
+//
+// A row a load skips (maxBadRows), or that fails it, is also a row of the
+// application's error_stream (REFERENCE_TABLE_BAD_ROW). Loads run on the
+// refresh timers and on requests, not on the goroutine that drives the
+// runtime, so the loader queues these rows and the driver writes them
+// (runner.reportReferenceErrors, Runtime.LoadReferenceTables).
 
 // ReferenceTable is a named table of rows the application's SQL joins
 // with (KDA's ReferenceDataSource).
@@ -110,6 +117,13 @@ const (
 	defaultLoadTimeout = time.Minute
 	// badRowsKept is how many bad rows a table's status lists.
 	badRowsKept = 10
+	// ErrReferenceBadRow is the error_stream ERROR_NAME of a reference
+	// table row that does not fit the table's schema.
+	ErrReferenceBadRow = "REFERENCE_TABLE_BAD_ROW"
+	// maxQueuedBadRows bounds the bad rows waiting for the driver; a
+	// table whose loads skip more between two heartbeats loses the rest
+	// from error_stream (describe still counts them, the log says so).
+	maxQueuedBadRows = 100_000
 )
 
 var tableNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,31}$`)
@@ -303,6 +317,10 @@ type refLoader struct {
 	dir    string // the definition's directory, for relative files
 	tables []*refTable
 
+	errMu   sync.Mutex
+	errs    []operators.RowError // bad rows for error_stream, oldest first
+	dropped int                  // bad rows not queued (maxQueuedBadRows)
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -436,12 +454,69 @@ func (l *refLoader) load(ctx context.Context, t *refTable) error {
 		}
 		t.lastErr = err.Error()
 		l.opts.Logger.Error("reference table not loaded", "table", t.def.Name, "err", err)
+		l.queueBadRows(t, bad, start)
 		return err
 	}
+	l.queueBadRows(t, bad, start)
 	t.lastErr, t.bytes, t.badCount = "", n, len(bad)
 	t.bad = bad[:min(len(bad), badRowsKept)]
 	if len(bad) > 0 {
 		l.opts.Logger.Warn("reference table loaded without its bad rows", "table", t.def.Name, "badRows", len(bad), "first", bad[0].String())
+	}
+	return nil
+}
+
+// queueBadRows queues a load's bad rows for error_stream, stamped with
+// the load's start.
+func (l *refLoader) queueBadRows(t *refTable, bad []input.BadRow, at time.Time) {
+	if len(bad) == 0 {
+		return
+	}
+	unit := "line"
+	if t.def.Source.Postgres != nil {
+		unit = "row" // the query's rows, one JSON array each
+	}
+	l.errMu.Lock()
+	defer l.errMu.Unlock()
+	for _, b := range bad {
+		if len(l.errs) >= maxQueuedBadRows {
+			l.dropped++
+			continue
+		}
+		l.errs = append(l.errs, operators.RowError{
+			Time:    at.UTC(),
+			Level:   "ERROR",
+			Name:    ErrReferenceBadRow,
+			Message: fmt.Sprintf("reference table %s (%s): %s %d: %s (%s)", t.def.Name, t.def.Source, unit, b.Line, b.Message, b.Name),
+			DataRow: b.Data,
+		})
+	}
+}
+
+// takeErrors returns the queued bad rows and empties the queue.
+func (l *refLoader) takeErrors() []operators.RowError {
+	if l == nil {
+		return nil
+	}
+	l.errMu.Lock()
+	defer l.errMu.Unlock()
+	errs, dropped := l.errs, l.dropped
+	l.errs, l.dropped = nil, 0
+	if dropped > 0 {
+		l.opts.Logger.Warn("reference table bad rows not written to error_stream: too many waiting", "dropped", dropped)
+	}
+	return errs
+}
+
+// reportReferenceErrors writes the reference tables' queued bad rows to
+// error_stream (driver only).
+func (r *runner) reportReferenceErrors() error {
+	errs := r.refs.takeErrors()
+	if len(errs) == 0 {
+		return nil
+	}
+	if err := r.rt.ReportErrors(errs); err != nil {
+		return fmt.Errorf("application %s: %w", r.cfg.def.Name, err)
 	}
 	return nil
 }

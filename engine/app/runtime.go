@@ -380,9 +380,19 @@ func (r *Runtime) ReferenceTables() map[string]*reftable.Table { return r.tables
 
 // LoadReferenceTables loads every reference table once, in definition
 // order, before the first Push (kda run and tests; a live application
-// loads and refreshes them itself). The first failure is returned.
+// loads and refreshes them itself). The first failure is returned. The
+// rows the loads skipped (maxBadRows) are written to error_stream with
+// the next Push or Advance, so subscribers attached after the load see
+// them.
 func (r *Runtime) LoadReferenceTables(ctx context.Context, opts ReferenceOptions) error {
-	return newRefLoader(r.def, r.tables, opts).loadAll(ctx)
+	l := newRefLoader(r.def, r.tables, opts)
+	if err := l.loadAll(ctx); err != nil {
+		return err
+	}
+	for _, e := range l.takeErrors() {
+		r.errors.RowError(e)
+	}
+	return nil
 }
 
 // Plan is the planned application (for kda explain).

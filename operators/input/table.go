@@ -52,6 +52,10 @@ type BadRow struct {
 	Name string
 	// Message says what is wrong.
 	Message string
+	// Data is the row as the source holds it (a CSV row without its row
+	// delimiter, a JSON document, or a postgres row as a JSON array), so
+	// error_stream can show it.
+	Data string
 }
 
 func (b BadRow) String() string { return fmt.Sprintf("line %d: %s", b.Line, b.Message) }
@@ -142,7 +146,7 @@ func (t *tableDecoder) row(data []byte, line int) error {
 		name, err = t.d.stageJSON(data)
 	}
 	if err != nil {
-		t.bad = append(t.bad, BadRow{Line: line, Name: name, Message: err.Error()})
+		t.bad = append(t.bad, BadRow{Line: line, Name: name, Message: err.Error(), Data: string(data)})
 		if len(t.bad) > t.opts.MaxBadRows {
 			return &TooManyBadRowsError{Max: t.opts.MaxBadRows, Rows: t.bad}
 		}
