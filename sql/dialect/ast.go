@@ -114,6 +114,13 @@ type Query struct {
 	// and its other arguments.
 	TableFunctions map[string]*TableFunction
 
+	// WindowTVFs records each Flink window table function of a FROM
+	// clause, TABLE(TUMBLE(TABLE s, DESCRIPTOR(c), size)) AS alias, keyed
+	// by alias (the stream's name without one). In the AST it is the plain
+	// FROM item "s AS alias" and its window columns are STEP expressions
+	// (windowtvf.go).
+	WindowTVFs map[string]*WindowTVF
+
 	// ColumnAliases records derived-table column lists "AS t(a, b)", which
 	// sqlparser cannot hold: the AST keeps "AS t", this map t -> [A B].
 	ColumnAliases map[string][]string

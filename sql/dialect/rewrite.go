@@ -66,6 +66,11 @@ type blockState struct {
 	names      map[string]string // WINDOW name -> key in Query.Windows
 	orderStart int               // token index of the first ORDER BY expression when WITHIN is used
 	top        bool              // a block of the outermost query, not of a subquery
+	// The block's window table functions by token index and by alias, and
+	// its SELECT items (start -> end) when it has some (windowtvf.go).
+	tvfAt map[int]*WindowTVF
+	tvfs  map[string]*WindowTVF
+	items map[int]int
 }
 
 func newRewriter(li *lineIndex, toks []token, q *Query) *rewriter {
@@ -305,6 +310,9 @@ func (r *rewriter) block(e *emitter, lo, hi int) error {
 			end = hi
 		}
 		from = span{f + 1, end}
+		if err := r.scanWindowTVFs(b, from, span{i, f}); err != nil {
+			return err
+		}
 	}
 	// Emit what is left, in source order.
 	for i < hi {
@@ -399,6 +407,9 @@ func (r *rewriter) one(e *emitter, i, hi int, from span) (int, error) {
 	next := r.peek(i+1, hi)
 	switch {
 	case inFrom && t.is("TABLE") && next.isOp("("):
+		if end, ok, err := r.windowFromItem(e, i, hi); ok || err != nil {
+			return end, err
+		}
 		return r.tableFunction(e, i, hi)
 	case inFrom && t.is("AS") && r.peek(i+2, hi).isOp("(") && next.isIdent():
 		return r.columnAliases(e, i)
@@ -471,6 +482,9 @@ func (r *rewriter) one(e *emitter, i, hi int, from span) (int, error) {
 // apart into the plain name and a join window of the block.
 func (r *rewriter) identifier(e *emitter, i, hi int, inFrom bool) (int, error) {
 	t := r.toks[i]
+	if next, ok, err := r.windowColumn(e, i, hi); ok || err != nil {
+		return next, err
+	}
 	e.ident(t.val, t)
 	if !inFrom || !r.peek(i+1, hi).is("OVER") {
 		return i + 1, nil

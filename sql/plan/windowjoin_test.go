@@ -1,0 +1,111 @@
+package plan
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kdaproject/kda/sql/dialect"
+)
+
+const windowJoinStreams = `CREATE STREAM ORDERS (id INTEGER, amount INTEGER, evt TIMESTAMP, n INTEGER);
+CREATE STREAM TRADES (id INTEGER, price INTEGER, evt TIMESTAMP);
+`
+
+func planWindowJoin(t *testing.T, sql string, opts Options) (*Application, error) {
+	t.Helper()
+	prog, err := dialect.Parse(windowJoinStreams + sql)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	return Plan(prog, nil, opts)
+}
+
+// TestWindowJoinBound checks the lowering's ROWTIME bound: the window
+// less 1 ms, plus the allowed lateness for an event-time column.
+func TestWindowJoinBound(t *testing.T) {
+	const eventTime = `SELECT STREAM L.id, L.window_start, R.price
+FROM TABLE(TUMBLE(TABLE ORDERS, DESCRIPTOR(evt), INTERVAL '1' MINUTE)) AS L
+JOIN TABLE(TUMBLE(TABLE TRADES, DESCRIPTOR(evt), INTERVAL '1' MINUTE)) AS R
+ON L.id = R.id AND L.window_start = R.window_start;`
+	const rowtime = `SELECT STREAM L.id, R.price
+FROM TABLE(TUMBLE(TABLE ORDERS, DESCRIPTOR(ROWTIME), INTERVAL '1' MINUTE)) AS L
+LEFT JOIN TABLE(TUMBLE(TABLE TRADES, DESCRIPTOR(ROWTIME), INTERVAL '1' MINUTE)) AS R
+ON L.window_start = R.window_start AND L.id = R.id;`
+	cases := []struct {
+		name     string
+		sql      string
+		lateness time.Duration
+		want     string
+	}{
+		{"an event-time window without lateness is bounded by the window", eventTime, 0,
+			"ROWTIME interval [-59.999s, 59.999s]"},
+		{"the allowed lateness widens the bound", eventTime, 30 * time.Second,
+			"ROWTIME interval [-1m29.999s, 1m29.999s]"},
+		{"a ROWTIME window is bounded by the window whatever the lateness", rowtime, 30 * time.Second,
+			"ROWTIME interval [-59.999s, 59.999s]"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			app, err := planWindowJoin(t, c.sql, Options{EventTime: EventTimeOptions{AllowedLateness: c.lateness}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := app.Previews[0]
+			if j := p.Join(); j == nil || j.Sources != [2]string{"ORDERS", "TRADES"} {
+				t.Fatalf("the preview is not a join of ORDERS and TRADES: %v", p.Sources())
+			}
+			explain := strings.Join(p.Explain, "\n")
+			if !strings.Contains(explain, c.want) || !strings.Contains(explain, "STEP(") {
+				t.Errorf("explain:\n%s\nwant %q and a STEP key", explain, c.want)
+			}
+		})
+	}
+}
+
+func TestWindowJoinErrors(t *testing.T) {
+	const right = "\nJOIN TABLE(TUMBLE(TABLE TRADES, DESCRIPTOR(evt), INTERVAL '1' MINUTE)) AS R\nON L.id = R.id AND L.window_start = R.window_start;"
+	cases := []struct {
+		name, sql, want string
+		line, col       int
+	}{
+		{"both sides need a window table function",
+			"SELECT STREAM L.id FROM TABLE(TUMBLE(TABLE ORDERS, DESCRIPTOR(evt), INTERVAL '1' MINUTE)) AS L\nJOIN TRADES AS R ON L.id = R.id;",
+			"a window join needs a window table function on both sides: write TABLE(TUMBLE(TABLE TRADES, DESCRIPTOR(...), INTERVAL '1' MINUTE)) AS R", 4, 6},
+		{"the DESCRIPTOR column must exist",
+			"SELECT STREAM L.id FROM TABLE(TUMBLE(TABLE ORDERS, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) AS L" + right,
+			"unknown column TS in the DESCRIPTOR of ORDERS", 3, 63},
+		{"the DESCRIPTOR column must be a TIMESTAMP",
+			"SELECT STREAM L.id FROM TABLE(TUMBLE(TABLE ORDERS, DESCRIPTOR(n), INTERVAL '1' MINUTE)) AS L" + right,
+			"the DESCRIPTOR column of a window must be a TIMESTAMP: N is INTEGER", 3, 63},
+		{"the windows must be the same",
+			"SELECT STREAM L.id FROM TABLE(TUMBLE(TABLE ORDERS, DESCRIPTOR(evt), INTERVAL '60' SECOND)) AS L" +
+				"\nJOIN TABLE(TUMBLE(TABLE TRADES, DESCRIPTOR(evt), INTERVAL '1' HOUR)) AS R\nON L.id = R.id AND L.window_start = R.window_start;",
+			"the two sides of a window join must use the same window: L is TUMBLE(TABLE ORDERS, DESCRIPTOR(evt), INTERVAL '60' SECOND) but R is TUMBLE(TABLE TRADES, DESCRIPTOR(evt), INTERVAL '1' HOUR)", 4, 6},
+		{"the condition must pair the window starts",
+			"SELECT STREAM L.id FROM TABLE(TUMBLE(TABLE ORDERS, DESCRIPTOR(evt), INTERVAL '1' MINUTE)) AS L" +
+				"\nJOIN TABLE(TUMBLE(TABLE TRADES, DESCRIPTOR(evt), INTERVAL '1' MINUTE)) AS R\nON L.id = R.id AND L.window_start <= R.window_start;",
+			"its condition needs L.window_start = R.window_start", 5, 4},
+		{"a window start paired with itself does not count",
+			"SELECT STREAM L.id FROM TABLE(TUMBLE(TABLE ORDERS, DESCRIPTOR(evt), INTERVAL '1' MINUTE)) AS L" +
+				"\nJOIN TABLE(TUMBLE(TABLE TRADES, DESCRIPTOR(evt), INTERVAL '1' MINUTE)) AS R\nON L.id = R.id AND L.window_start = L.window_start;",
+			"its condition needs L.window_start = R.window_start", 5, 4},
+		{"TUMBLE_START in the condition keeps its refusal",
+			"SELECT STREAM L.id FROM TABLE(TUMBLE(TABLE ORDERS, DESCRIPTOR(evt), INTERVAL '1' MINUTE)) AS L" +
+				"\nJOIN TABLE(TUMBLE(TABLE TRADES, DESCRIPTOR(evt), INTERVAL '1' MINUTE)) AS R\nON L.id = R.id AND TUMBLE_START(L.evt, INTERVAL '1' MINUTE) = R.window_start;",
+			"TUMBLE_START in a join condition", 5, 20},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := planWindowJoin(t, c.sql, Options{})
+			var se *dialect.SyntaxError
+			if !errors.As(err, &se) {
+				t.Fatalf("Plan: %v, want a syntax error", err)
+			}
+			if !strings.Contains(se.Msg, c.want) || se.Pos.Line != c.line || se.Pos.Col != c.col {
+				t.Errorf("got %v: %s\nwant line %d, column %d: ...%s...", se.Pos, se.Msg, c.line, c.col, c.want)
+			}
+		})
+	}
+}
