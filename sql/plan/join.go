@@ -18,7 +18,9 @@ import (
 
 // Joins (KDA-SQL.md §3). A FROM clause "a [INNER|LEFT|RIGHT|FULL|CROSS]
 // JOIN b [OVER window] [AS t] ON cond" (or "FROM a, b WHERE cond") plans
-// into one join operator at the head of the pump's chain:
+// into one join operator at the head of the pump's chain (a chain "a JOIN
+// b ... JOIN c ..." into one more reference join per further table,
+// multijoin.go):
 //
 //   - two streams: a join.StreamJoin, whose inputs are the two streams
 //     (JoinPump says which); the pump reads both. At least one side needs
@@ -57,9 +59,11 @@ func (p *Pump) Sources() []string {
 	return []string{p.Source}
 }
 
-// joinScope resolves column names over a join's output.
+// joinScope resolves column names over a join's output: the sides
+// joined so far, in FROM order (two for one join, one more for each
+// further step of a chain, multijoin.go).
 type joinScope struct {
-	sides [2]joinSide
+	sides []joinSide
 }
 
 type joinSide struct {
@@ -90,11 +94,13 @@ func (b *binder) resolveJoined(c *sqlparser.ColName) (expr.Expr, error) {
 				hit = append(hit, i)
 			}
 		}
-		switch len(hit) {
-		case 0:
-			return nil, b.errAt(c, "unknown stream or alias %s in %s (the join reads %s and %s)", quoteName(q), sqlparser.String(c), j.sides[0].label, j.sides[1].label)
-		case 2:
+		switch {
+		case len(hit) == 0:
+			return nil, b.errAt(c, "unknown stream or alias %s in %s (the join reads %s)", quoteName(q), sqlparser.String(c), j.labels())
+		case len(hit) > 1 && len(j.sides) == 2:
 			return nil, b.errAt(c, "%s names both sides of the join: give them aliases (FROM s AS a JOIN s OVER (...) AS b)", quoteName(q))
+		case len(hit) > 1:
+			return nil, b.errAt(c, "%s names %d inputs of the join: give them aliases (FROM s AS a JOIN t AS b ...)", quoteName(q), len(hit))
 		}
 		s := &j.sides[hit[0]]
 		if name == types.RowtimeName {
@@ -114,23 +120,44 @@ func (b *binder) resolveJoined(c *sqlparser.ColName) (expr.Expr, error) {
 		f := b.sc.schema.Fields[0]
 		return expr.Col(0, f.Type, f.Name), nil
 	}
-	found := -1
+	found, first := -1, -1
 	for k := range j.sides {
 		s := &j.sides[k]
 		if i := s.schema.Index(name); i >= 0 && s.cols[i] >= 0 {
 			if found >= 0 {
+				f := &j.sides[first]
 				return nil, b.errAt(c, "column %s is ambiguous: both %s and %s have it; qualify it, e.g. %s.%s",
-					quoteName(name), j.sides[0].label, s.label, firstQual(&j.sides[0]), quoteName(name))
+					quoteName(name), f.label, s.label, firstQual(f), quoteName(name))
 			}
-			found = s.cols[i]
+			found, first = s.cols[i], k
 		}
 	}
 	if found < 0 {
-		return nil, b.errAt(c, "unknown column %s (the join has %s and %s)", quoteName(name),
-			columnList(visible(j.sides[0].schema)), columnList(visible(j.sides[1].schema)))
+		var cols []string
+		for k := range j.sides {
+			cols = append(cols, columnList(visible(j.sides[k].schema)))
+		}
+		return nil, b.errAt(c, "unknown column %s (the join has %s)", quoteName(name), andList(cols))
 	}
 	f := b.sc.schema.Fields[found]
 	return expr.Col(found, f.Type, f.Name), nil
+}
+
+// labels names the sides for messages: "a and b", "a, b and c".
+func (j *joinScope) labels() string {
+	var l []string
+	for k := range j.sides {
+		l = append(l, j.sides[k].label)
+	}
+	return andList(l)
+}
+
+// andList joins items as "x and y" or "x, y and z".
+func andList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
 func firstQual(s *joinSide) string {
@@ -188,7 +215,7 @@ func (p *planner) joinInput(q *dialect.Query, block *dialect.Block, te sqlparser
 	}
 	switch t := te.(type) {
 	case *sqlparser.JoinTableExpr:
-		return nil, p.errAt(pos(t), "a query joins two inputs at most; join the first two in a pump of their own")
+		return nil, p.errAt(pos(t), "joins chain from left to right: write FROM a JOIN b ON ... JOIN c ON ..., without parentheses")
 	case *sqlparser.ParenTableExpr:
 		return nil, p.errAt(pos(t), "parenthesized joins are not supported")
 	case *sqlparser.AliasedTableExpr:
@@ -227,26 +254,8 @@ func (p *planner) joinInput(q *dialect.Query, block *dialect.Block, te sqlparser
 	return nil, p.errAt(pos(te), "unsupported FROM item %s", sqlparser.String(te))
 }
 
-func (in *joinInput) label() string {
-	if in.alias != "" {
-		return quoteName(in.name) + " AS " + quoteName(in.alias)
-	}
-	return quoteName(in.name)
-}
-
-// planJoin plans the join of from at the head of s. cond is the join's
-// condition (ON, or WHERE for "FROM a, b"); condNode locates it.
-func (p *planner) planJoin(q *dialect.Query, sel *sqlparser.Select, from *sqlparser.JoinTableExpr, cond sqlparser.Expr, s *selected, sc *scope) error {
-	pos := func(n sqlparser.SQLNode) dialect.Pos {
-		if ps, ok := q.Locate(n); ok {
-			return ps
-		}
-		return q.Pos
-	}
-	block := q.Blocks[sel]
-	if block == nil {
-		block = &dialect.Block{}
-	}
+// joinKind reads from's join type; at locates errors.
+func (p *planner) joinKind(from *sqlparser.JoinTableExpr, at dialect.Pos) (join.Kind, error) {
 	kind := join.Inner
 	switch from.Join {
 	case sqlparser.JoinStr, ",":
@@ -257,10 +266,38 @@ func (p *planner) planJoin(q *dialect.Query, sel *sqlparser.Select, from *sqlpar
 	case sqlparser.StraightJoinStr: // the dialect writes FULL [OUTER] JOIN so
 		kind = join.FullOuter
 	default:
-		return p.errAt(pos(from), "%s is not supported: use [INNER], LEFT, RIGHT, FULL or CROSS JOIN ... ON", strings.ToUpper(from.Join))
+		return kind, p.errAt(at, "%s is not supported: use [INNER], LEFT, RIGHT, FULL or CROSS JOIN ... ON", strings.ToUpper(from.Join))
 	}
 	if len(from.Condition.Using) > 0 {
-		return p.errAt(pos(from), "JOIN ... USING is not supported: write ON a.x = b.x")
+		return kind, p.errAt(at, "JOIN ... USING is not supported: write ON a.x = b.x")
+	}
+	return kind, nil
+}
+
+func (in *joinInput) label() string {
+	if in.alias != "" {
+		return quoteName(in.name) + " AS " + quoteName(in.alias)
+	}
+	return quoteName(in.name)
+}
+
+// planJoinPair plans the join of from's two inputs at the head of s (the
+// first step of a chain, multijoin.go). cond is the join's condition
+// (ON, or WHERE for "FROM a, b").
+func (p *planner) planJoinPair(q *dialect.Query, sel *sqlparser.Select, from *sqlparser.JoinTableExpr, cond sqlparser.Expr, s *selected, sc *scope) error {
+	pos := func(n sqlparser.SQLNode) dialect.Pos {
+		if ps, ok := q.Locate(n); ok {
+			return ps
+		}
+		return q.Pos
+	}
+	block := q.Blocks[sel]
+	if block == nil {
+		block = &dialect.Block{}
+	}
+	kind, err := p.joinKind(from, pos(from))
+	if err != nil {
+		return err
 	}
 	if from.Condition.On != nil {
 		cond = from.Condition.On
@@ -282,7 +319,7 @@ func (p *planner) planJoin(q *dialect.Query, sel *sqlparser.Select, from *sqlpar
 		}
 	}
 	// The scope over the joined rows.
-	js := &joinScope{}
+	js := &joinScope{sides: make([]joinSide, 2)}
 	var schema types.Schema
 	ls := left.stream.Schema
 	if right.table != nil {
