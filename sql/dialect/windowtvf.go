@@ -305,10 +305,14 @@ func (r *rewriter) windowColumn(e *emitter, i, hi int) (int, bool, error) {
 	t := r.toks[i]
 	afterDot := i > 0 && r.toks[i-1].isOp(".")
 	if !r.peek(i+1, hi).isOp(".") && !afterDot && !(i > 0 && r.toks[i-1].is("AS")) && windowColumns[strings.ToUpper(t.val)] {
-		for _, b := range r.stack {
-			for alias := range b.tvfs {
-				return 0, false, r.errAt(i, "%s needs the alias of its side, as in %s.%s", t.val, alias, t.val)
+		if b := r.cur(); b != nil && len(b.tvfs) > 0 {
+			first := -1
+			for k := range b.tvfAt {
+				if first < 0 || k < first {
+					first = k
+				}
 			}
+			return 0, false, r.errAt(i, "%s needs the alias of its side, as in %s.%s", t.val, b.tvfAt[first].Alias, t.val)
 		}
 	}
 	if !r.peek(i+1, hi).isOp(".") || afterDot {
