@@ -109,3 +109,40 @@ func TestWindowJoinErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestWindowJoinLoweringMatchesTheHandWrittenJoin plans the Flink form and
+// the join docs/sql.md says it means, and compares their operators.
+func TestWindowJoinLoweringMatchesTheHandWrittenJoin(t *testing.T) {
+	const flink = `SELECT STREAM L.id, L.window_start, R.price
+FROM TABLE(TUMBLE(TABLE ORDERS, DESCRIPTOR(evt), INTERVAL '1' MINUTE)) AS L,
+     TABLE(TUMBLE(TABLE TRADES, DESCRIPTOR(evt), INTERVAL '1' MINUTE)) AS R
+WHERE L.id = R.id AND L.window_start = R.window_start;`
+	const kda = `SELECT STREAM L.id, STEP(L.evt BY INTERVAL '1' MINUTE) AS window_start, R.price
+FROM ORDERS AS L, TRADES AS R
+WHERE L.id = R.id AND STEP(L.evt BY INTERVAL '1' MINUTE) = STEP(R.evt BY INTERVAL '1' MINUTE)
+AND R.ROWTIME > L.ROWTIME - INTERVAL '90' SECOND AND R.ROWTIME < L.ROWTIME + INTERVAL '90' SECOND;`
+	opts := Options{EventTime: EventTimeOptions{AllowedLateness: 30 * time.Second}}
+	a, err := planWindowJoin(t, flink, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := planWindowJoin(t, kda, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ea, eb := a.Previews[0].Explain, b.Previews[0].Explain
+	if len(ea) == 0 || !strings.Contains(ea[0], "ROWTIME interval [-1m29.999s, 1m29.999s]") {
+		t.Errorf("the window join's bound: %v", ea)
+	}
+	// The hand-written join filters by its ROWTIME conjuncts too; the keys
+	// and the bound must be the same.
+	if ka, kb := keysOf(ea[0]), keysOf(eb[0]); ka == "" || ka != kb || !strings.Contains(eb[0], "[-1m29.999s, 1m29.999s]") {
+		t.Errorf("the joins differ:\n flink: %s\n kda:   %s", ea[0], eb[0])
+	}
+}
+
+func keysOf(desc string) string {
+	_, after, _ := strings.Cut(desc, " on keys ")
+	keys, _, _ := strings.Cut(after, " and condition")
+	return keys
+}
