@@ -62,7 +62,9 @@ func (p *planner) windowJoinSides(q *dialect.Query, left, right *joinInput, js *
 			n++
 		}
 	}
-	if n == 0 {
+	if n == 0 || (n == 1 && wj.sides[0] != nil && right.table != nil) {
+		// A window table function's stream may look its rows up in a
+		// reference table: a plain reference join, window columns and all.
 		return nil, nil
 	}
 	for k, in := range []*joinInput{left, right} {

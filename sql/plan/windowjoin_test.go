@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kdaproject/kda/operators/reftable"
 	"github.com/kdaproject/kda/sql/dialect"
 )
 
@@ -61,6 +62,26 @@ ON L.window_start = R.window_start AND L.id = R.id;`
 				t.Errorf("explain:\n%s\nwant %q and a STEP key", explain, c.want)
 			}
 		})
+	}
+}
+
+// TestWindowJoinWithAReferenceTable: one window table function joined
+// with a reference table is a reference join of its stream, whose rows
+// keep their window columns.
+func TestWindowJoinWithAReferenceTable(t *testing.T) {
+	prog, err := dialect.Parse(`SELECT STREAM L.ticker, L.window_end, c."Company"
+FROM TABLE(TUMBLE(TABLE SOURCE_SQL_STREAM_001, DESCRIPTOR(ROWTIME), INTERVAL '1' MINUTE)) AS L
+LEFT JOIN "CompanyName" AS c ON L.ticker = c."Ticker";`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := Plan(prog, []Input{refTestInput}, Options{Tables: map[string]*reftable.Table{"CompanyName": refTestTable(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	explain := strings.Join(app.Previews[0].Explain, "\n")
+	if !strings.HasPrefix(explain, "Reference join LEFT SOURCE_SQL_STREAM_001 AS L") || !strings.Contains(explain, "STEP(L.ROWTIME") {
+		t.Errorf("explain:\n%s", explain)
 	}
 }
 
