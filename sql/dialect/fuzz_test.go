@@ -34,6 +34,8 @@ func FuzzParse(f *testing.F) {
 		"SELECT STREAM a IS DISTINCT FROM",
 		"SELECT STREAM INTERVAL",
 		"CREATE STREAM s (a DECIMAL(",
+		"SELECT STREAM L.window_start, R.window_end FROM TABLE(TUMBLE(TABLE a, DESCRIPTOR(t), INTERVAL '1' MINUTES)) L JOIN TABLE(HOP(TABLE b, DESCRIPTOR(t), INTERVAL '1' MINUTE, INTERVAL '1' MINUTE)) AS R ON L.window_start = R.window_start",
+		"SELECT STREAM * FROM TABLE(TUMBLE(TABLE, DESCRIPTOR(), INTERVAL)) L, TABLE(TUMBLE()) R",
 	}
 	for _, s := range seeds {
 		f.Add(s)
