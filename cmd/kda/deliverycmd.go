@@ -85,7 +85,7 @@ See docs/delivery.md for every destination.`,
 		},
 		&cobra.Command{
 			Use:   "describe NAME",
-			Short: "Show a delivery stream's destination, status and metrics",
+			Short: "Show a delivery stream's destination (secrets shown as ****), status and metrics",
 			Args:  exactArgs("NAME"),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				var d delivery.Description

@@ -196,6 +196,9 @@ func (m *Manager) Create(def Definition) (Description, error) {
 	if err != nil {
 		return Description{}, err
 	}
+	if msg := maskedSecret(def); msg != "" {
+		return Description{}, invalid("SinkDestination.Config.%s", msg)
+	}
 	if err := m.checkConnector(p); err != nil {
 		return Description{}, err
 	}

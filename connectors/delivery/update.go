@@ -37,7 +37,9 @@ type UpdateInput struct {
 // update sets replaces the one in the configuration (a nested object such
 // as BufferingHints is replaced whole) and the others are kept; with the
 // other kind (object store ↔ record sink, or another sink type) the update
-// is the whole new configuration. The version goes up by one.
+// is the whole new configuration. The version goes up by one. Secrets the
+// update gives as Mask (as describe shows them), or leaves out, are kept
+// (KeepSecrets).
 //
 // Nothing buffered is lost: the worker stops, and the records it had not
 // delivered yet stay in the spill stream and go to the new destination,
@@ -72,7 +74,8 @@ func (m *Manager) UpdateDestination(in UpdateInput) (Description, error) {
 // Replace gives a delivery stream a whole new definition (the declarative
 // form of UpdateDestination, used by "kda delivery update"): def's
 // destination replaces the old one. currentVersion, when not empty, must
-// be the stream's VersionId.
+// be the stream's VersionId. As with UpdateDestination, secrets given as
+// Mask or left out are kept while the sink type stays the same.
 func (m *Manager) Replace(def Definition, currentVersion string) (Description, error) {
 	return m.update(def.DeliveryStreamName, currentVersion, func(old Definition) (Definition, error) {
 		if def.DeliveryStreamType != "" && def.DeliveryStreamType != old.DeliveryStreamType && old.DeliveryStreamType != "" {
@@ -137,6 +140,11 @@ func (m *Manager) update(name, currentVersion string, next func(Definition) (Def
 	}
 	def, err := next(old.s.Definition)
 	if err != nil {
+		return Description{}, err
+	}
+	// Describe shows secrets masked: an update that sends the mask back,
+	// or leaves a secret out, keeps the stored one.
+	if def, err = KeepSecrets(old.s.Definition, def); err != nil {
 		return Description{}, err
 	}
 	def.DeliveryStreamName = name

@@ -141,10 +141,11 @@ func (h *handler) toAPIError(err error) *apiError {
 	}
 	var de *delivery.Error
 	if errors.As(err, &de) {
-		return &apiError{Code: de.Code, Message: de.Message}
+		// A connector's error may quote the URL it was given.
+		return &apiError{Code: de.Code, Message: delivery.RedactString(de.Message)}
 	}
 	h.opts.Logger.Error("firehose API failure", "err", err)
-	return &apiError{Code: delivery.CodeServiceUnavailable, Message: err.Error()}
+	return &apiError{Code: delivery.CodeServiceUnavailable, Message: delivery.RedactString(err.Error())}
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {
@@ -209,6 +210,8 @@ func (h *handler) describe(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Secrets of the sink configuration are shown masked, never sent.
+	d = d.Redacted()
 	dest := map[string]any{"DestinationId": delivery.DestinationID}
 	if c := d.Definition.ExtendedS3DestinationConfiguration; c != nil {
 		dest["ExtendedS3DestinationDescription"] = c

@@ -26,6 +26,10 @@ import (
 //	GET    /v1/apps/{name}/errors[?limit=50] → {"rows":[error_stream row, …]}
 //	POST   /v1/apps/{name}/reference-tables/refresh → {"tables":[ReferenceTableStatus, …]}
 //	POST   /v1/apps/{name}/reference-tables/{table}/refresh → the same, reloading one table
+//
+// Every Description these routes answer has its definition's secrets
+// masked (redactedApp): input source configs, inline delivery streams'
+// sink configs, reference tables' DSNs.
 
 // maxDefinitionBytes bounds a definition body.
 const maxDefinitionBytes = 4 << 20
@@ -44,7 +48,11 @@ func (s *server) listApps(w http.ResponseWriter, _ *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, m.List())
+	list := m.List()
+	for i := range list {
+		list[i] = redactedApp(list[i])
+	}
+	writeJSON(w, http.StatusOK, list)
 }
 
 func (s *server) createApp(w http.ResponseWriter, r *http.Request) {
@@ -67,7 +75,7 @@ func (s *server) createApp(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusCreated, d)
+	writeJSON(w, http.StatusCreated, redactedApp(d))
 }
 
 func (s *server) describeApp(w http.ResponseWriter, r *http.Request) {
@@ -82,7 +90,16 @@ func (s *server) updateApp(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.appCall(w, func(m *kdaapp.Manager) (kdaapp.Description, error) { return m.Update(r.PathValue("name"), def) })
+	s.appCall(w, func(m *kdaapp.Manager) (kdaapp.Description, error) {
+		// Describe shows secrets masked; a definition sent back with the
+		// masks (or without a secret field) keeps the stored secrets.
+		if cur, err := m.Describe(r.PathValue("name")); err == nil {
+			if def, err = keepAppSecrets(cur.Definition, def); err != nil {
+				return kdaapp.Description{}, fmt.Errorf("%w: %w", kdaapp.ErrInvalid, err)
+			}
+		}
+		return m.Update(r.PathValue("name"), def)
+	})
 }
 
 func (s *server) deleteApp(w http.ResponseWriter, r *http.Request) {
@@ -155,7 +172,7 @@ func (s *server) appCall(w http.ResponseWriter, call func(*kdaapp.Manager) (kdaa
 		writeAppError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	writeJSON(w, http.StatusOK, redactedApp(d))
 }
 
 // readDefinition reads a YAML or JSON definition body. The server never

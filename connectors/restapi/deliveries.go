@@ -20,6 +20,10 @@ import (
 //	PUT    /v1/deliveries/{name}[?version=N]  Definition → Description (the destination replaced; version, if given, must be current)
 //	DELETE /v1/deliveries/{name}          → 204
 //	POST   /v1/deliveries/{name}/records  {"records":[{"data":"text"|"dataBase64":"…","partitionKey":"k"}]} → {"recordIds":[…]}
+//
+// Every Description these routes answer is Redacted: secrets of the sink
+// configuration show as delivery.Mask. A PUT that sends the mask back (or
+// leaves a secret field out) keeps the stored secret.
 
 // deliveries answers 404 itself when the server runs no delivery streams.
 func (s *server) deliveries(w http.ResponseWriter) (*delivery.Manager, bool) {
@@ -38,7 +42,7 @@ func (s *server) listDeliveries(w http.ResponseWriter, _ *http.Request) {
 	out := []delivery.Description{}
 	for _, name := range m.List() {
 		if d, err := m.Describe(name); err == nil {
-			out = append(out, d)
+			out = append(out, d.Redacted())
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -58,7 +62,7 @@ func (s *server) createDelivery(w http.ResponseWriter, r *http.Request) {
 		writeDeliveryError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, d)
+	writeJSON(w, http.StatusCreated, d.Redacted())
 }
 
 // replaceDelivery gives a delivery stream a new destination; what it had
@@ -83,7 +87,7 @@ func (s *server) replaceDelivery(w http.ResponseWriter, r *http.Request) {
 		writeDeliveryError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	writeJSON(w, http.StatusOK, d.Redacted())
 }
 
 // readDeliveryDefinition reads a definition in JSON or YAML, answering
@@ -122,7 +126,7 @@ func (s *server) describeDelivery(w http.ResponseWriter, r *http.Request) {
 		writeDeliveryError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	writeJSON(w, http.StatusOK, d.Redacted())
 }
 
 func (s *server) deleteDelivery(w http.ResponseWriter, r *http.Request) {
@@ -167,7 +171,7 @@ func (s *server) putDeliveryRecords(w http.ResponseWriter, r *http.Request) {
 func writeDeliveryError(w http.ResponseWriter, err error) {
 	var de *delivery.Error
 	if !errors.As(err, &de) {
-		writeError(w, http.StatusInternalServerError, CodeInternal, err.Error())
+		writeError(w, http.StatusInternalServerError, CodeInternal, delivery.RedactString(err.Error()))
 		return
 	}
 	status := http.StatusBadRequest
@@ -179,5 +183,6 @@ func writeDeliveryError(w http.ResponseWriter, err error) {
 	case delivery.CodeServiceUnavailable:
 		status = http.StatusServiceUnavailable
 	}
-	writeError(w, status, de.Code, de.Message)
+	// A connector's error may quote the URL or DSN it was given.
+	writeError(w, status, de.Code, delivery.RedactString(de.Message))
 }

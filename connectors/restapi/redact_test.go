@@ -1,0 +1,128 @@
+package restapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kdaproject/kda/connectors/delivery"
+	kdaapp "github.com/kdaproject/kda/engine/app"
+	"github.com/kdaproject/kda/engine/store"
+)
+
+// nopSink takes every record.
+type nopSink struct{}
+
+func (nopSink) Deliver(context.Context, []delivery.Record) error { return nil }
+func (nopSink) Close() error                                     { return nil }
+
+// secretsAPI is a REST API with delivery streams (a "fake" sink kind
+// that takes any config) and applications that may declare them inline.
+func secretsAPI(t *testing.T) (*api, *delivery.Manager) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, "data"), store.Options{Throughput: store.ThroughputOptions{Disabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := delivery.NewRegistry()
+	if err := reg.Register(delivery.Connector{Kind: "fake", OpenSink: func(context.Context, json.RawMessage) (delivery.RecordSink, error) {
+		return nopSink{}, nil
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	dm, err := delivery.NewManager(st, delivery.ManagerOptions{Registry: reg, ObjectStoreKind: "fake"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	am, err := kdaapp.NewManager(st, kdaapp.ManagerOptions{Heartbeat: 5 * time.Millisecond, Deliveries: dm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(Deps{Store: st, Apps: am, Deliveries: dm}, Options{}))
+	t.Cleanup(func() { srv.Close(); am.Close(); dm.Close(); st.Close() })
+	return &api{st: st, apps: am, srv: srv}, dm
+}
+
+// The secrets these tests store, which no answer may show.
+var secrets = []string{"urlpass", "hmac-secret", "Bearer tok", "pgpass"}
+
+func noSecrets(t *testing.T, what, body string) {
+	t.Helper()
+	for _, s := range secrets {
+		if strings.Contains(body, s) {
+			t.Errorf("%s shows the secret %q: %s", what, s, body)
+		}
+	}
+	if !strings.Contains(body, delivery.Mask) {
+		t.Errorf("%s shows no mask: %s", what, body)
+	}
+}
+
+const secretSinkConfig = `{"url":"amqp://u:urlpass@h/","secret":"hmac-secret","headers":{"Authorization":"Bearer tok"},"timeout":"1s"}`
+
+func TestDeliveryRoutesMaskSecretsAndAPutOfTheMaskKeepsThem(t *testing.T) {
+	a, dm := secretsAPI(t)
+	body := a.must(t, "POST", "/v1/deliveries", `{"DeliveryStreamName":"hook","SinkDestination":{"Type":"fake","Config":`+secretSinkConfig+`}}`, 201, nil)
+	noSecrets(t, "POST /v1/deliveries", body)
+	noSecrets(t, "GET /v1/deliveries", a.must(t, "GET", "/v1/deliveries", "", 200, nil))
+	var d delivery.Description
+	noSecrets(t, "GET /v1/deliveries/hook", a.must(t, "GET", "/v1/deliveries/hook", "", 200, &d))
+
+	// kda delivery describe -o json, edited and sent back: the masks keep
+	// the stored secrets.
+	d.Definition.SinkDestination.Config = json.RawMessage(strings.Replace(string(d.Definition.SinkDestination.Config), `"1s"`, `"2s"`, 1))
+	def, _ := json.Marshal(d.Definition)
+	noSecrets(t, "PUT /v1/deliveries/hook", a.must(t, "PUT", "/v1/deliveries/hook?version=1", string(def), 200, nil))
+	stored, err := dm.Describe("hook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"headers":{"Authorization":"Bearer tok"},"secret":"hmac-secret","timeout":"2s","url":"amqp://u:urlpass@h/"}`
+	if got := string(stored.Definition.SinkDestination.Config); got != want {
+		t.Errorf("stored config %s, want %s", got, want)
+	}
+}
+
+func TestAppRoutesMaskSecretsAndAPutOfTheMaskKeepsThem(t *testing.T) {
+	a, dm := secretsAPI(t)
+	a.must(t, "POST", "/v1/streams", `{"name":"in","shards":1}`, 201, nil)
+	def := map[string]any{}
+	if err := json.Unmarshal([]byte(appDef(countsSQL, `{"name":"OUT_S","deliveryStream":{"DeliveryStreamName":"counts-hook","SinkDestination":{"Type":"fake","Config":`+secretSinkConfig+`}}}`)), &def); err != nil {
+		t.Fatal(err)
+	}
+	def["referenceTables"] = []any{map[string]any{
+		"name": "CompanyName", "source": map[string]any{"postgres": map[string]any{"dsn": "postgres://kda:pgpass@127.0.0.1:1/kda", "query": "SELECT 1"}},
+		"schema": map[string]any{"columns": []any{map[string]any{"name": "Ticker", "sqlType": "VARCHAR(8)"}}},
+	}}
+	body, _ := json.Marshal(def)
+	noSecrets(t, "POST /v1/apps", a.must(t, "POST", "/v1/apps", string(body), 201, nil))
+	noSecrets(t, "GET /v1/apps", a.must(t, "GET", "/v1/apps", "", 200, nil))
+	var d kdaapp.Description
+	noSecrets(t, "GET /v1/apps/counts", a.must(t, "GET", "/v1/apps/counts", "", 200, &d))
+	if dsn := d.Definition.ReferenceTables[0].Source.Postgres.DSN; dsn != "postgres://kda:****@127.0.0.1:1/kda" {
+		t.Errorf("shown DSN %q", dsn)
+	}
+
+	// The described definition sent back keeps the secrets.
+	d.Definition.CheckpointInterval = kdaapp.Duration{Duration: time.Second}
+	body, _ = json.Marshal(d.Definition)
+	noSecrets(t, "PUT /v1/apps/counts", a.must(t, "PUT", "/v1/apps/counts", string(body), 200, nil))
+	stored, err := a.apps.Describe("counts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dsn := stored.Definition.ReferenceTables[0].Source.Postgres.DSN; dsn != "postgres://kda:pgpass@127.0.0.1:1/kda" {
+		t.Errorf("stored DSN %q", dsn)
+	}
+	if cfg := string(stored.Definition.Outputs[0].DeliveryStream.SinkDestination.Config); !strings.Contains(cfg, "hmac-secret") || !strings.Contains(cfg, "urlpass") {
+		t.Errorf("stored inline delivery stream config %s", cfg)
+	}
+	if ds, err := dm.Describe("counts-hook"); err != nil || !strings.Contains(string(ds.Definition.SinkDestination.Config), "hmac-secret") {
+		t.Errorf("the delivery stream: %v %s", err, ds.Definition.SinkDestination.Config)
+	}
+}
