@@ -521,6 +521,21 @@ func (r *runner) reportReferenceErrors() error {
 	return nil
 }
 
+// reportLoadErrors hands LoadReferenceTables' bad rows to error_stream,
+// stamped with at (the stream time of the first Push or Advance after the
+// load: kda run's records may carry any time, and error_stream's ROWTIME
+// must not jump ahead of them).
+func (r *Runtime) reportLoadErrors(at time.Time) {
+	if len(r.loadErrors) == 0 {
+		return
+	}
+	for _, e := range r.loadErrors {
+		e.Time = at
+		r.errors.RowError(e)
+	}
+	r.loadErrors = nil
+}
+
 // maxBytes is the table's bound on its source's size.
 func (l *refLoader) maxBytes(t *refTable) int64 {
 	if t.def.MaxBytes > 0 && t.def.MaxBytes < l.opts.MaxBytes {

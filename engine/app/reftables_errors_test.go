@@ -26,6 +26,7 @@ type errorRow struct {
 	Name    string `json:"ERROR_NAME"`
 	Message string `json:"MESSAGE"`
 	Data    string `json:"DATA_ROW"`
+	Rowtime string `json:"ROWTIME"`
 }
 
 // badTableRows returns the REFERENCE_TABLE_BAD_ROW rows of the running
@@ -129,7 +130,7 @@ func TestLoadReferenceTablesWritesBadRowsToErrorStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Subscribed after the load, like kda run's outputs: the rows still
-	// arrive, with the first Advance.
+	// arrive, with the first Advance and at its stream time.
 	var buf bytes.Buffer
 	if err := rt.Subscribe(pipeline.ErrorStreamName, &JSONLines{W: &buf}); err != nil {
 		t.Fatal(err)
@@ -141,8 +142,8 @@ func TestLoadReferenceTablesWritesBadRowsToErrorStream(t *testing.T) {
 	if err := json.Unmarshal(bytes.TrimSpace(buf.Bytes()), &row); err != nil {
 		t.Fatalf("error_stream %q: %v", buf.String(), err)
 	}
-	if row.Name != ErrReferenceBadRow {
-		t.Errorf("ERROR_NAME %q", row.Name)
+	if row.Name != ErrReferenceBadRow || row.Rowtime != "1970-01-01 00:01:00.000" {
+		t.Errorf("ERROR_NAME %q, ROWTIME %q: want %s at the stream time of the Advance", row.Name, row.Rowtime, ErrReferenceBadRow)
 	}
 	checkBadRow(t, row, "reference table Staff (file staff.csv): line 2: ", "MSFT,many")
 }

@@ -53,6 +53,9 @@ type Runtime struct {
 	// tables are the reference tables by name (reftables.go), empty until
 	// loaded; the planner's joins read their snapshots.
 	tables map[string]*reftable.Table
+	// loadErrors are the bad rows of LoadReferenceTables' loads, written
+	// to error_stream by the first Push or Advance with its stream time.
+	loadErrors []operators.RowError
 }
 
 // PreviewStreamName names the in-application stream a bare SELECT STREAM
@@ -381,17 +384,15 @@ func (r *Runtime) ReferenceTables() map[string]*reftable.Table { return r.tables
 // LoadReferenceTables loads every reference table once, in definition
 // order, before the first Push (kda run and tests; a live application
 // loads and refreshes them itself). The first failure is returned. The
-// rows the loads skipped (maxBadRows) are written to error_stream with
-// the next Push or Advance, so subscribers attached after the load see
-// them.
+// rows the loads skipped (maxBadRows) are written to error_stream by the
+// next Push or Advance, stamped with its stream time, so subscribers
+// attached after the load see them.
 func (r *Runtime) LoadReferenceTables(ctx context.Context, opts ReferenceOptions) error {
 	l := newRefLoader(r.def, r.tables, opts)
 	if err := l.loadAll(ctx); err != nil {
 		return err
 	}
-	for _, e := range l.takeErrors() {
-		r.errors.RowError(e)
-	}
+	r.loadErrors = append(r.loadErrors, l.takeErrors()...)
 	return nil
 }
 
@@ -467,6 +468,7 @@ func (r *Runtime) Push(recs []input.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	r.reportLoadErrors(recs[0].Rowtime)
 	if r.pre != nil {
 		if last := recs[len(recs)-1].Rowtime; last.After(r.streamTime) {
 			r.streamTime = last
@@ -530,6 +532,7 @@ func (r *Runtime) pushTo(s *pipeline.Stream, recs []input.Record) error {
 // windows that end by then close and emit, stream by stream from the inputs
 // down.
 func (r *Runtime) Advance(now time.Time) error {
+	r.reportLoadErrors(now)
 	if now.After(r.streamTime) {
 		r.streamTime = now
 	}
