@@ -43,7 +43,7 @@ const (
 )
 
 // Decoder turns raw records into Arrow batches of the input stream's schema.
-// It reuses its builders and scratch memory between calls and is therefore
+// It reuses its staging and scratch memory between calls and is therefore
 // not safe for concurrent use; run one decoder per input stream.
 type Decoder struct {
 	c      *compiled
@@ -53,15 +53,12 @@ type Decoder struct {
 	csv    bool
 	ncols  int // mapped columns
 
-	mem     memory.Allocator
-	rb      *array.RecordBuilder
-	rowtime *array.TimestampBuilder
-	arrival *array.TimestampBuilder
-	cols    []array.Builder
-	extras  [3]*array.StringBuilder
-	// dataPerRec is, per column, the string bytes per record of the last
-	// batch, to reserve the data buffers of the next one in one go.
-	dataPerRec []float64
+	// The batch being built: ROWTIME, APPROXIMATE_ARRIVAL_TIME, the mapped
+	// columns and the extra columns (columns.go).
+	rowtime *fixedColumn[int64]
+	arrival *fixedColumn[int64]
+	cols    []column
+	extras  [3]*bytesColumn
 
 	src  jsonSource
 	fast *extractor // nil when some mapping needs the parse tree
@@ -87,6 +84,7 @@ func NewDecoder(s Schema, opts DecoderOptions) (*Decoder, error) {
 	d := &Decoder{c: c, opts: opts, ncols: len(c.cols), src: &fastSource{}}
 	d.schema = outputSchema(c, opts)
 	d.arrow = d.schema.Arrow()
+	d.makeColumns()
 	d.csv = s.RecordFormat.Type == FormatCSV
 	d.colDel = []byte(s.RecordFormat.ColumnDelimiter)
 	d.rowDel = []byte(s.RecordFormat.RowDelimiter)
@@ -108,11 +106,11 @@ func (d *Decoder) Schema() types.Schema { return d.schema }
 // (several JSON documents or CSV rows in one payload, a flattened array) or
 // none: a record that cannot be parsed, or one of whose values does not
 // convert, produces no row at all and one RowError instead. The batch is
-// never nil (it may have zero rows); the caller releases it.
-func (d *Decoder) Decode(mem memory.Allocator, recs []Record) (arrow.Record, []operators.RowError) {
-	d.builders(mem)
-	d.rb.Reserve(len(recs))
-	d.reserveData(len(recs))
+// never nil (it may have zero rows); the caller releases it. Its buffers
+// are Go memory, not the allocator's, which is kept for the callers'
+// signature.
+func (d *Decoder) Decode(_ memory.Allocator, recs []Record) (arrow.Record, []operators.RowError) {
+	d.reserve(len(recs))
 	var errs []operators.RowError
 	for i := range recs {
 		rec := &recs[i]
@@ -146,75 +144,61 @@ func (d *Decoder) Decode(mem memory.Allocator, recs []Record) (arrow.Record, []o
 			d.appendStaged(rec, d.cells, d.rows)
 		}
 	}
-	d.noteData(len(recs))
-	return d.rb.NewRecord(), errs
+	return d.finish(), errs
 }
 
-// reserveData reserves the string data buffers for n records at the rate
-// of the last batch, so that they do not grow (and copy) by doubling.
-func (d *Decoder) reserveData(n int) {
-	for i, b := range d.cols {
-		if d.dataPerRec == nil {
-			return
-		}
-		if bb, ok := b.(binaryData); ok && d.dataPerRec[i] > 0 {
-			bb.ReserveData(int(d.dataPerRec[i]*float64(n)*1.125) + 64)
-		}
+// makeColumns makes a column for each field of the output schema.
+func (d *Decoder) makeColumns() {
+	fields := d.schema.Fields
+	d.rowtime = newColumn(types.Timestamp, d.arrow.Field(0).Type).(*fixedColumn[int64])
+	d.arrival = newColumn(types.Timestamp, d.arrow.Field(1).Type).(*fixedColumn[int64])
+	d.cols = make([]column, d.ncols)
+	for i := range d.cols {
+		d.cols[i] = newColumn(fields[2+i].Type.Kind, d.arrow.Field(2+i).Type)
 	}
-}
-
-// noteData records the string bytes per record of the batch being built.
-func (d *Decoder) noteData(n int) {
-	if n == 0 {
-		return
-	}
-	if d.dataPerRec == nil {
-		d.dataPerRec = make([]float64, len(d.cols))
-	}
-	for i, b := range d.cols {
-		if bb, ok := b.(binaryData); ok {
-			d.dataPerRec[i] = float64(bb.DataLen()) / float64(n)
-		}
-	}
-}
-
-// binaryData is the part of the string and binary builders that sizes
-// their data buffer.
-type binaryData interface {
-	DataLen() int
-	ReserveData(int)
-}
-
-// builders (re)creates the record builder when the allocator changes.
-func (d *Decoder) builders(mem memory.Allocator) {
-	if mem == nil {
-		mem = memory.DefaultAllocator
-	}
-	if d.rb != nil && d.mem == mem {
-		return
-	}
-	if d.rb != nil {
-		d.rb.Release()
-	}
-	d.mem = mem
-	d.rb = array.NewRecordBuilder(mem, d.arrow)
-	d.rowtime = d.rb.Field(0).(*array.TimestampBuilder)
-	d.arrival = d.rb.Field(1).(*array.TimestampBuilder)
-	d.cols = d.rb.Fields()[2 : 2+d.ncols]
 	if d.opts.ExtraColumns {
 		for i := range d.extras {
-			d.extras[i] = d.rb.Field(2 + d.ncols + i).(*array.StringBuilder)
+			d.extras[i] = newColumn(types.Varchar, d.arrow.Field(2+d.ncols+i).Type).(*bytesColumn)
 		}
 	}
 }
 
-// Release frees the decoder's builders.
-func (d *Decoder) Release() {
-	if d.rb != nil {
-		d.rb.Release()
-		d.rb = nil
+// reserve makes room for n more rows in every column.
+func (d *Decoder) reserve(n int) {
+	d.rowtime.reserve(n)
+	d.arrival.reserve(n)
+	for _, c := range d.cols {
+		c.reserve(n)
+	}
+	if d.opts.ExtraColumns {
+		for _, c := range d.extras {
+			c.reserve(n)
+		}
 	}
 }
+
+// finish returns the rows appended since the last call as a batch.
+func (d *Decoder) finish() arrow.Record {
+	cols := make([]arrow.Array, 0, 2+d.ncols+len(d.extras))
+	cols = append(cols, d.rowtime.finish(), d.arrival.finish())
+	for _, c := range d.cols {
+		cols = append(cols, c.finish())
+	}
+	if d.opts.ExtraColumns {
+		for _, c := range d.extras {
+			cols = append(cols, c.finish())
+		}
+	}
+	rec := array.NewRecord(d.arrow, cols, int64(cols[0].Len()))
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec
+}
+
+// Release is a no-op kept for callers that release decoders: a decoder
+// holds Go memory only.
+func (d *Decoder) Release() {}
 
 // startRecord clears the staging area.
 func (d *Decoder) startRecord() {
@@ -242,74 +226,37 @@ func (d *Decoder) colErr(i int, err error) error {
 	return fmt.Errorf("column %q (%s), field %d: %w", col.name, col.typ, i+1, err)
 }
 
-// appendStaged appends the n rows of rec staged in cells to the builders,
+// appendStaged appends the n rows of rec staged in cells to the columns,
 // column by column.
 func (d *Decoder) appendStaged(rec *Record, cells []cell, n int) {
 	if n == 0 {
 		return
 	}
-	rt := arrow.Timestamp(rec.Rowtime.UnixMilli())
+	rt, at := rec.Rowtime.UnixMilli(), rec.ArrivalTime.UnixMilli()
 	for range n {
-		d.rowtime.Append(rt)
-	}
-	if rec.ArrivalTime.IsZero() {
-		d.arrival.AppendNulls(n)
-	} else {
-		at := arrow.Timestamp(rec.ArrivalTime.UnixMilli())
-		for range n {
-			d.arrival.Append(at)
+		d.rowtime.appendValue(rt)
+		if rec.ArrivalTime.IsZero() {
+			d.arrival.appendNull()
+		} else {
+			d.arrival.appendValue(at)
 		}
 	}
 	for ci, b := range d.cols {
-		k := d.c.cols[ci].typ.Kind
 		for r := 0; r < n; r++ {
 			c := &cells[r*d.ncols+ci]
 			if !c.valid {
-				b.AppendNull()
+				b.appendNull()
 				continue
 			}
-			appendCell(b, k, c)
+			b.appendCell(c)
 		}
 	}
 	if d.opts.ExtraColumns {
 		for r := 0; r < n; r++ {
-			d.extras[0].Append(rec.PartitionKey)
-			d.extras[1].Append(rec.SequenceNumber)
-			d.extras[2].Append(rec.ShardID)
+			d.extras[0].appendString(rec.PartitionKey)
+			d.extras[1].appendString(rec.SequenceNumber)
+			d.extras[2].appendString(rec.ShardID)
 		}
-	}
-}
-
-func appendCell(b array.Builder, k types.Kind, c *cell) {
-	switch k {
-	case types.Boolean:
-		b.(*array.BooleanBuilder).Append(c.i != 0)
-	case types.TinyInt:
-		b.(*array.Int8Builder).Append(int8(c.i))
-	case types.SmallInt:
-		b.(*array.Int16Builder).Append(int16(c.i))
-	case types.Integer:
-		b.(*array.Int32Builder).Append(int32(c.i))
-	case types.BigInt:
-		b.(*array.Int64Builder).Append(c.i)
-	case types.Real:
-		b.(*array.Float32Builder).Append(float32(c.f))
-	case types.Double:
-		b.(*array.Float64Builder).Append(c.f)
-	case types.Decimal:
-		b.(*array.Decimal128Builder).Append(c.d)
-	case types.Char, types.Varchar:
-		b.(*array.StringBuilder).BinaryBuilder.Append(c.s)
-	case types.Binary, types.Varbinary:
-		b.(*array.BinaryBuilder).Append(c.s)
-	case types.Date:
-		b.(*array.Date32Builder).Append(arrow.Date32(c.i))
-	case types.Time:
-		b.(*array.Time32Builder).Append(arrow.Time32(c.i))
-	case types.Timestamp:
-		b.(*array.TimestampBuilder).Append(arrow.Timestamp(c.i))
-	default:
-		b.AppendNull()
 	}
 }
 

@@ -19,8 +19,9 @@
 // libraries measured by BenchmarkDecodeJSON), on which each column's
 // JSONPath is evaluated. Both give the same values (FuzzFastPath), which are
 // coerced to the column's SQL type by KDA's JSON→SQL table. CSV records are split by position. Values are
-// staged per record and appended to Arrow builders column by column only
-// when the whole record converted, so a bad record leaves no partial row.
+// staged per record and appended to the batch's columns (columns.go: Go
+// slices that become the Arrow buffers) only when the whole record
+// converted, so a bad record leaves no partial row.
 //
 // # Decisions
 //

@@ -99,14 +99,13 @@ func DecodeTable(mem memory.Allocator, s Schema, data []byte, opts TableOptions)
 		return nil, nil, err
 	}
 	defer d.Release()
-	d.builders(mem)
 	td := &tableDecoder{d: d, opts: opts}
 	if d.csv {
 		err = td.csvRows(data)
 	} else {
 		err = td.jsonRows(data)
 	}
-	full := d.rb.NewRecord()
+	full := d.finish()
 	defer full.Release()
 	if err != nil {
 		return nil, td.bad, err
