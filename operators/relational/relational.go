@@ -35,10 +35,17 @@ type FilterSpec struct {
 // FilterOp is the operator NewFilter builds. Its output schema is its input's.
 type FilterOp struct {
 	Out
-	spec FilterSpec
-	errs expr.RowErrors
-	keep []int
+	spec    FilterSpec
+	errs    expr.RowErrors
+	keep    []int
+	project *ProjectOp // see FeedProject
 }
+
+// FeedProject makes p, the operator after the filter, receive the kept
+// rows directly, gathered only for the columns p reads, instead of through
+// the filter's output (which is then unused). The planner calls it when a
+// projection follows the filter.
+func (f *FilterOp) FeedProject(p *ProjectOp) { f.project = p }
 
 // NewFilter validates spec and builds the operator.
 func NewFilter(spec FilterSpec) (*FilterOp, error) {
@@ -90,6 +97,15 @@ func (f *FilterOp) Process(ctx *operators.Context, rec arrow.Record) error {
 	}
 	if len(f.keep) == int(rec.NumRows()) {
 		return f.Send(rec)
+	}
+	if f.project != nil {
+		rows := make([]int32, len(f.keep))
+		for k, r := range f.keep {
+			rows[k] = int32(r)
+		}
+		taken := newTakenRecord(ctx.Alloc(), rec, rows)
+		defer taken.Release()
+		return f.project.Process(ctx, taken)
 	}
 	out, err := Take(ctx.Alloc(), rec, f.keep)
 	if err != nil {

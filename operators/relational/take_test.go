@@ -7,6 +7,10 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/kdaproject/kda/operators"
+	"github.com/kdaproject/kda/operators/expr"
+	"github.com/kdaproject/kda/sql/types"
 )
 
 // takeInput is a batch of 6 rows with a NULL in every column but the
@@ -121,5 +125,82 @@ func TestTakeOfASliceReadsTheSlicesRows(t *testing.T) {
 		if got[k] != all[r] {
 			t.Errorf("row %d = %q, want %q", k, got[k], all[r])
 		}
+	}
+}
+
+// nonNegative is V >= 0 (NULL for NULL).
+type nonNegative struct{}
+
+func (nonNegative) Type() types.Type { return types.TBoolean }
+func (nonNegative) String() string   { return "V >= 0" }
+func (nonNegative) Eval(ec *expr.EvalContext, rec arrow.Record) (arrow.Array, error) {
+	v := rec.Column(2).(*array.Int64)
+	b := array.NewBooleanBuilder(ec.Mem)
+	defer b.Release()
+	for i := 0; i < v.Len(); i++ {
+		if v.IsNull(i) {
+			b.AppendNull()
+		} else {
+			b.Append(v.Value(i) >= 0)
+		}
+	}
+	return b.NewArray(), nil
+}
+
+// TestFilterFeedsItsProjectionTheKeptRows: with FeedProject, the
+// projection sees only the kept rows, and a row it fails on reaches
+// error_stream with every column, the ones it did not read included.
+func TestFilterFeedsItsProjectionTheKeptRows(t *testing.T) {
+	s := &sink{}
+	f, err := NewFilter(FilterSpec{Input: schema, Pred: nonNegative{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewProject(ProjectSpec{Input: schema, Exprs: []expr.Expr{double{}}, Names: []string{"V2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.SetEmit(func(arrow.Record) error { t.Fatal("the filter emitted instead of feeding its projection"); return nil })
+	f.FeedProject(p)
+	p.SetEmit(s.emit)
+	rec := input()
+	defer rec.Release()
+	if err := f.Process(&operators.Context{Errors: s, Pump: "P1"}, rec); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`{"ROWTIME":"1970-01-01 00:00:01.000","V2":2}`, `{"ROWTIME":"1970-01-01 00:00:01.004","V2":10}`}
+	if fmt.Sprint(s.rows) != fmt.Sprint(want) {
+		t.Fatalf("rows %v, want %v", s.rows, want)
+	}
+	wantErr := `{"ROWTIME":"1970-01-01 00:00:01.003","S":"r3","V":13}`
+	if len(s.errs) != 1 || s.errs[0].Name != "OVERFLOW" || s.errs[0].DataRow != wantErr {
+		t.Fatalf("errors %+v, want one OVERFLOW with data %s", s.errs, wantErr)
+	}
+}
+
+// TestTakenRecordGathersOnlyTheColumnsRead: a column nobody reads is never
+// copied.
+func TestTakenRecordGathersOnlyTheColumnsRead(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	in := takeInput(t, mem)
+	defer in.Release()
+	tr := newTakenRecord(mem, in, []int32{4, 1})
+	if got := tr.Column(1).ValueStr(0); got != "4" {
+		t.Errorf("column S row 0 = %q, want 4", got)
+	}
+	for i, c := range tr.cols {
+		if (c != nil) != (i == 1) {
+			t.Errorf("column %d gathered: %v", i, c != nil)
+		}
+	}
+	tr.Retain()
+	tr.Release()
+	if tr.cols[1] == nil {
+		t.Error("Release with a reference left dropped the columns")
+	}
+	tr.Release()
+	if tr.cols[1] != nil {
+		t.Error("the last Release kept the columns")
 	}
 }

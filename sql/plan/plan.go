@@ -25,6 +25,7 @@ import (
 	"github.com/kdaproject/kda/operators"
 	"github.com/kdaproject/kda/operators/expr"
 	"github.com/kdaproject/kda/operators/reftable"
+	"github.com/kdaproject/kda/operators/relational"
 	"github.com/kdaproject/kda/sql/dialect"
 	"github.com/kdaproject/kda/sql/types"
 	"github.com/kdaproject/kda/udf"
@@ -98,6 +99,11 @@ func (p *Pump) Build(ctx *operators.Context, emit operators.Emit) ([]operators.O
 		ops[i] = op
 	}
 	for i, op := range ops {
+		if f, ok := op.(*relational.FilterOp); ok && i+1 < len(ops) {
+			if proj, ok := ops[i+1].(*relational.ProjectOp); ok {
+				f.FeedProject(proj)
+			}
+		}
 		e, ok := op.(emitter)
 		if !ok {
 			return nil, fmt.Errorf("pump %s: operator %T cannot be connected", p.Name, op)
