@@ -38,6 +38,8 @@ var jkindNames = [...]string{"missing value", "null", "boolean", "boolean", "num
 type jval struct {
 	kind jkind
 	raw  []byte
+	// utf8 is set when raw is known to be valid UTF-8.
+	utf8 bool
 }
 
 // cell is one coerced value, staged until its whole record has decoded so
@@ -200,7 +202,7 @@ func coerceFast(t *types.Type, v jval, c *cell) error {
 	case jString:
 		switch t.Kind {
 		case types.Char, types.Varchar:
-			if utf8.Valid(v.raw) {
+			if v.utf8 || utf8.Valid(v.raw) {
 				c.valid, c.s = true, truncateRunes(v.raw, t.Length)
 				return nil
 			}

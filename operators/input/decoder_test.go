@@ -163,6 +163,7 @@ func TestRecordErrors(t *testing.T) {
 	jsonCols := jsonSchema(col("n", "INTEGER", "$.n"), col("tag", "INTEGER", "$.items[0:].tag"))
 	csvCols := Schema{RecordFormat: RecordFormat{Type: "CSV"}, Columns: []Column{{Name: "name", SQLType: "VARCHAR(8)"}, {Name: "qty", SQLType: "INTEGER"}}}
 	rowPath := Schema{RecordFormat: RecordFormat{Type: "JSON", RecordRowPath: "$.data"}, Columns: []Column{col("n", "INTEGER", "$.n")}}
+	strCols := jsonSchema(col("n", "INTEGER", "$.n"), col("s", "VARCHAR(8)", "$.s"))
 	tests := []struct {
 		name    string
 		schema  Schema
@@ -185,6 +186,7 @@ func TestRecordErrors(t *testing.T) {
 		{"text after a closing CSV quote", csvCols, `"abc"x,1`, ErrParse, `row 1: unexpected 'x' after the closing quote at byte 5`},
 		{"an empty CSV record", csvCols, "\n\n", ErrParse, `empty record: no CSV row`},
 		{"invalid UTF-8 in a VARCHAR", csvCols, "\xff\xfe,1", ErrCoercion, `not valid UTF-8`},
+		{"invalid UTF-8 in a JSON string", strCols, "{\"n\":1,\"s\":\"a\xffb\"}", ErrCoercion, `not valid UTF-8`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -282,5 +284,15 @@ func TestDecoderDoesNotModifyRecords(t *testing.T) {
 	decode(t, jsonSchema(col("s", "VARCHAR(8)", "$.s")), DecoderOptions{}, Record{Data: data, Rowtime: t0})
 	if string(data) != orig {
 		t.Fatalf("record changed to %q", data)
+	}
+}
+
+// TestInvalidUTF8OutsideTheMappedStringsDoesNotMatter: a record that is not
+// valid UTF-8 as a whole has each mapped string checked on its own.
+func TestInvalidUTF8OutsideTheMappedStringsDoesNotMatter(t *testing.T) {
+	s := jsonSchema(col("s", "VARCHAR(8)", "$.s"))
+	rows, errs := decode(t, s, DecoderOptions{}, rec("{\"junk\":\"\xff\",\"s\":\"caf\u00e9\"}"))
+	if len(errs) != 0 || len(rows) != 1 || rows[0][0] != "café" {
+		t.Fatalf("rows %q errors %v", rows, errs)
 	}
 }

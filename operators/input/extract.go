@@ -90,6 +90,10 @@ type extractor struct {
 	hint    []int
 	vals    []jval
 	scratch []byte
+	// utf8 says the whole record is valid UTF-8, so that each string
+	// taken from it unescaped is too (a '"' never falls inside a
+	// multi-byte sequence) and need not be checked again.
+	utf8 bool
 }
 
 func newExtractor(p *extractPlan, ncols int) *extractor {
@@ -103,6 +107,7 @@ func (x *extractor) extract(data []byte) (ok bool) {
 	clear(x.vals)
 	clear(x.seen)
 	x.scratch = x.scratch[:0]
+	x.utf8 = utf8.Valid(data)
 	i := skipSpace(data, 0)
 	if i >= len(data) {
 		return false
@@ -215,7 +220,7 @@ func (x *extractor) scalar(data []byte, i int) (jval, int, bool) {
 			x.scratch = appendUnescaped(x.scratch, raw)
 			raw = x.scratch[start:len(x.scratch):len(x.scratch)]
 		}
-		return jval{kind: jString, raw: raw}, end + 1, true
+		return jval{kind: jString, raw: raw, utf8: x.utf8 && !esc}, end + 1, true
 	case 't':
 		if bytes.HasPrefix(data[i:], textTrue) {
 			return jval{kind: jTrue}, i + 4, true
