@@ -313,7 +313,7 @@ func (d *Decoder) stageFast(data []byte) (ok bool, name string, err error) {
 		return false, "", nil
 	}
 	for i := range d.c.cols {
-		if err := coerceFast(&d.c.cols[i].typ, d.fast.vals[i], &d.fastCells[i]); err != nil {
+		if err := coerceFast(&d.c.cols[i].typ, d.fast.value(data, i), &d.fastCells[i]); err != nil {
 			return true, ErrCoercion, d.colErr(i, err)
 		}
 	}

@@ -88,7 +88,7 @@ type extractor struct {
 	// member starts: just after the last one found, as the records of a
 	// stream mostly keep their members in one order.
 	hint    []int
-	vals    []jval
+	vals    []fval
 	scratch []byte
 	// utf8 says the whole record is valid UTF-8, so that each string
 	// taken from it unescaped is too (a '"' never falls inside a
@@ -97,7 +97,7 @@ type extractor struct {
 }
 
 func newExtractor(p *extractPlan, ncols int) *extractor {
-	return &extractor{plan: p, seen: make([]bool, len(p.nodes)), hint: make([]int, len(p.nodes)), vals: make([]jval, ncols)}
+	return &extractor{plan: p, seen: make([]bool, len(p.nodes)), hint: make([]int, len(p.nodes)), vals: make([]fval, ncols)}
 }
 
 // extract fills x.vals from data, a payload that must hold exactly one JSON
@@ -190,7 +190,7 @@ func (x *extractor) object(data []byte, i, n, depth int) (int, bool) {
 			}
 		default:
 			x.seen[child] = true
-			var v jval
+			var v fval
 			v, i, ok = x.scalar(data, i)
 			for _, c := range nodes[child].cols {
 				x.vals[c] = v
@@ -206,40 +206,62 @@ func (x *extractor) object(data []byte, i, n, depth int) (int, bool) {
 	}
 }
 
+// fval is a value the fast path found: its kind and where its text is,
+// data[lo:hi] of the record, or scratch[lo:hi] for a string that had to be
+// unescaped. Holding no pointer, a record's values are stored and cleared
+// as plain memory.
+type fval struct {
+	lo, hi int32
+	kind   jkind
+	esc    bool
+}
+
+// value returns the value of column c found in data, the record extract
+// read last.
+func (x *extractor) value(data []byte, c int) jval {
+	v := x.vals[c]
+	switch {
+	case v.esc:
+		return jval{kind: v.kind, raw: x.scratch[v.lo:v.hi:v.hi]}
+	case v.hi == 0: // no text: missing, null, true or false
+		return jval{kind: v.kind}
+	}
+	return jval{kind: v.kind, raw: data[v.lo:v.hi:v.hi], utf8: x.utf8 && v.kind == jString}
+}
+
 // scalar reads the string, number, boolean or null at data[i].
-func (x *extractor) scalar(data []byte, i int) (jval, int, bool) {
+func (x *extractor) scalar(data []byte, i int) (fval, int, bool) {
 	switch data[i] {
 	case '"':
 		end, esc, ok := stringEnd(data, i+1)
 		if !ok {
-			return jval{}, 0, false
+			return fval{}, 0, false
 		}
-		raw := data[i+1 : end]
 		if esc {
 			start := len(x.scratch)
-			x.scratch = appendUnescaped(x.scratch, raw)
-			raw = x.scratch[start:len(x.scratch):len(x.scratch)]
+			x.scratch = appendUnescaped(x.scratch, data[i+1:end])
+			return fval{kind: jString, lo: int32(start), hi: int32(len(x.scratch)), esc: true}, end + 1, true
 		}
-		return jval{kind: jString, raw: raw, utf8: x.utf8 && !esc}, end + 1, true
+		return fval{kind: jString, lo: int32(i + 1), hi: int32(end)}, end + 1, true
 	case 't':
 		if bytes.HasPrefix(data[i:], textTrue) {
-			return jval{kind: jTrue}, i + 4, true
+			return fval{kind: jTrue}, i + 4, true
 		}
 	case 'f':
 		if bytes.HasPrefix(data[i:], textFalse) {
-			return jval{kind: jFalse}, i + 5, true
+			return fval{kind: jFalse}, i + 5, true
 		}
 	case 'n':
 		if bytes.HasPrefix(data[i:], textNull) {
-			return jval{kind: jNull}, i + 4, true
+			return fval{kind: jNull}, i + 4, true
 		}
 	default:
 		end, ok := numberEnd(data, i)
 		if ok {
-			return jval{kind: jNumber, raw: data[i:end:end]}, end, true
+			return fval{kind: jNumber, lo: int32(i), hi: int32(end)}, end, true
 		}
 	}
-	return jval{}, 0, false
+	return fval{}, 0, false
 }
 
 var textNull = []byte("null")
