@@ -66,7 +66,7 @@ func (p *planner) planSelect(q *dialect.Query, sel *sqlparser.Select) (*selected
 		return q.Pos
 	}
 	if len(sel.From) > 2 {
-		return nil, p.errAt(qpos(sel), "a query joins two inputs at most")
+		return nil, p.errAt(qpos(sel.From[2]), "FROM lists two inputs at most (FROM a, b WHERE ...); chain more with JOIN ... ON, each input after the first two a reference table: FROM a JOIN b ON ... JOIN t ON ... (docs/sql.md, Joins)")
 	}
 	s := &selected{}
 	sc := &scope{}
