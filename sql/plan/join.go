@@ -383,7 +383,6 @@ func (p *planner) planJoinPair(q *dialect.Query, sel *sqlparser.Select, from *sq
 	}
 
 	// The condition: hash keys, ROWTIME bounds, and the rest.
-	var conj []sqlparser.Expr
 	if cond != nil && right.stream != nil {
 		if f := eventTimeWindowCall(cond); f != nil {
 			return in.errAt(f, "%s in a join condition: kda joins streams by ROWTIME, and TUMBLE and HOP are GROUP BY windows, not columns; "+
@@ -392,18 +391,9 @@ func (p *planner) planJoinPair(q *dialect.Query, sel *sqlparser.Select, from *sq
 				strings.ToUpper(f.Name.String()))
 		}
 	}
-	if cond != nil {
-		if containsAggregate(cond) {
-			return in.errAt(cond, "aggregates are not allowed in a join condition")
-		}
-		x, err := in.bind(cond)
-		if err != nil {
-			return err
-		}
-		if k := x.Type().Kind; k != types.Boolean && k != types.Null {
-			return in.errAt(cond, "the join condition must be BOOLEAN, not %s", x.Type())
-		}
-		conj = conjuncts(cond, nil)
+	conj, err := joinConjuncts(in, cond)
+	if err != nil {
+		return err
 	}
 	var lkeys, rkeys []expr.Expr
 	var keyText []string
@@ -818,4 +808,23 @@ func sameWindow(in *binder, js *joinScope, c sqlparser.Expr) (int64, bool) {
 		return 0, false
 	}
 	return da, true
+}
+
+// joinConjuncts checks a join condition (nil: none) over the joined scope
+// of in and splits it into its AND-ed parts.
+func joinConjuncts(in *binder, cond sqlparser.Expr) ([]sqlparser.Expr, error) {
+	if cond == nil {
+		return nil, nil
+	}
+	if containsAggregate(cond) {
+		return nil, in.errAt(cond, "aggregates are not allowed in a join condition")
+	}
+	x, err := in.bind(cond)
+	if err != nil {
+		return nil, err
+	}
+	if k := x.Type().Kind; k != types.Boolean && k != types.Null {
+		return nil, in.errAt(cond, "the join condition must be BOOLEAN, not %s", x.Type())
+	}
+	return conjuncts(cond, nil), nil
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/kdaproject/kda/operators/expr"
 	"github.com/kdaproject/kda/operators/join"
 	"github.com/kdaproject/kda/sql/dialect"
-	"github.com/kdaproject/kda/sql/types"
 )
 
 // Join chains. "FROM a JOIN b ON c1 JOIN t1 ON c2 LEFT JOIN t2 ON c3"
@@ -139,19 +138,9 @@ func (p *planner) planTableStep(q *dialect.Query, block *dialect.Block, st *sqlp
 
 	// The condition: hash keys between the rows so far and the table,
 	// and the rest.
-	var conj []sqlparser.Expr
-	if cond != nil {
-		if containsAggregate(cond) {
-			return in.errAt(cond, "aggregates are not allowed in a join condition")
-		}
-		x, err := in.bind(cond)
-		if err != nil {
-			return err
-		}
-		if k := x.Type().Kind; k != types.Boolean && k != types.Null {
-			return in.errAt(cond, "the join condition must be BOOLEAN, not %s", x.Type())
-		}
-		conj = conjuncts(cond, nil)
+	conj, err := joinConjuncts(in, cond)
+	if err != nil {
+		return err
 	}
 	newSide := len(js.sides) - 1
 	var skeys, tkeys []expr.Expr
