@@ -2,17 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kdaproject/kda/connectors/delivery"
-	"github.com/kdaproject/kda/connectors/firehose"
-	"github.com/kdaproject/kda/connectors/kinesisapi"
-	"github.com/kdaproject/kda/engine/store"
 )
 
 // noSecretIn fails when out shows one of the secrets these tests store.
@@ -30,18 +25,7 @@ func noSecretIn(t *testing.T, what, out string) {
 // back with kda delivery update keeps them.
 func TestDeliveryCommandsShowNoSecrets(t *testing.T) {
 	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "data"), store.Options{Throughput: store.ThroughputOptions{Disabled: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dm, err := newDeliveryManager(st, dir, "", defaultRegion, slogDiscard())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := serverConfig{store: st, started: time.Now(), version: "test", deliveries: dm, firehose: firehose.New(dm, firehose.Options{})}
-	cfg.api = kinesisapi.New(st, kinesisapi.Options{Region: defaultRegion})
-	srv := httptest.NewServer(newServerHandler(cfg))
-	t.Cleanup(func() { srv.Close(); dm.Close(); st.Close() })
+	srv, dm := deliveryServer(t, dir)
 	tg := target{name: "server", args: []string{"--endpoint", srv.URL}}
 
 	def := filepath.Join(dir, "hook.yaml")

@@ -26,18 +26,7 @@ import (
 // local directory store.
 func TestDeliveryCommandsAndTheFirehoseRoute(t *testing.T) {
 	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "data"), store.Options{Throughput: store.ThroughputOptions{Disabled: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dm, err := newDeliveryManager(st, dir, "", defaultRegion, slogDiscard())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := serverConfig{store: st, started: time.Now(), version: "test", deliveries: dm, firehose: firehose.New(dm, firehose.Options{})}
-	cfg.api = kinesisapi.New(st, kinesisapi.Options{Region: defaultRegion})
-	srv := httptest.NewServer(newServerHandler(cfg))
-	t.Cleanup(func() { srv.Close(); dm.Close(); st.Close() })
+	srv, _ := deliveryServer(t, dir)
 	tg := target{name: "server", args: []string{"--endpoint", srv.URL}}
 
 	def := filepath.Join(dir, "lake.yaml")
@@ -190,4 +179,23 @@ func TestServeDeliversToS3WhenConfigured(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// deliveryServer runs the real server handler over a store in dir with a
+// delivery manager and the Firehose API, closed when t ends.
+func deliveryServer(t *testing.T, dir string) (*httptest.Server, *delivery.Manager) {
+	t.Helper()
+	st, err := store.Open(filepath.Join(dir, "data"), store.Options{Throughput: store.ThroughputOptions{Disabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dm, err := newDeliveryManager(st, dir, "", defaultRegion, slogDiscard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := serverConfig{store: st, started: time.Now(), version: "test", deliveries: dm, firehose: firehose.New(dm, firehose.Options{})}
+	cfg.api = kinesisapi.New(st, kinesisapi.Options{Region: defaultRegion})
+	srv := httptest.NewServer(newServerHandler(cfg))
+	t.Cleanup(func() { srv.Close(); dm.Close(); st.Close() })
+	return srv, dm
 }
