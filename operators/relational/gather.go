@@ -218,6 +218,9 @@ func bytesOf(a arrow.Array) ([]int32, []byte) {
 }
 
 func gatherBytes(dt arrow.DataType, srcs []arrow.Array, seg, row []int32) arrow.Array {
+	if seg == nil {
+		return takeBytes(dt, srcs[0], row)
+	}
 	n := len(row)
 	offs := make([][]int32, len(srcs))
 	data := make([][]byte, len(srcs))
@@ -257,6 +260,39 @@ func gatherBytes(dt arrow.DataType, srcs []arrow.Array, seg, row []int32) arrow.
 	}
 	outOffs[n] = int32(pos)
 	valid, nulls := gatherValidity(srcs, seg, row)
+	ob := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(outOffs))), 4*(n+1))
+	d := array.NewData(dt, n, []*memory.Buffer{valid, memory.NewBufferBytes(ob), memory.NewBufferBytes(outData)}, nil, nulls, 0)
+	defer d.Release()
+	return array.MakeFromData(d)
+}
+
+// takeBytes is gatherBytes from one source, the case of a filter: a run
+// of consecutive rows is one copy of their bytes, its offsets shifted.
+func takeBytes(dt arrow.DataType, src arrow.Array, row []int32) arrow.Array {
+	n := len(row)
+	offs, data := bytesOf(src)
+	base := offs[0]
+	total := 0
+	for _, r := range row {
+		total += int(offs[r+1] - offs[r])
+	}
+	outOffs := make([]int32, n+1)
+	outData := make([]byte, 0, total)
+	for k := 0; k < n; {
+		end := k + 1
+		for end < n && row[end] == row[end-1]+1 {
+			end++
+		}
+		lo, hi := offs[row[k]], offs[row[end-1]+1]
+		shift := int32(len(outData)) - lo
+		for i := k; i < end; i++ {
+			outOffs[i] = offs[row[i]] + shift
+		}
+		outData = append(outData, data[lo-base:hi-base]...)
+		k = end
+	}
+	outOffs[n] = int32(len(outData))
+	valid, nulls := gatherValidity([]arrow.Array{src}, nil, row)
 	ob := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(outOffs))), 4*(n+1))
 	d := array.NewData(dt, n, []*memory.Buffer{valid, memory.NewBufferBytes(ob), memory.NewBufferBytes(outData)}, nil, nulls, 0)
 	defer d.Release()
