@@ -49,6 +49,10 @@ type CreatePump struct {
 	Columns   []string // nil when the INSERT names no columns
 	Expedited bool
 	Query     *Query
+
+	// hop is the HOP window join of several slides of Query, which Parse
+	// turns into a pump per shift and a pump that merges them (hopjoin.go).
+	hop *hopJoin
 }
 
 // CreateFunction is a scalar UDF: LANGUAGE SQL with a RETURN expression, or

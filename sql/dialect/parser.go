@@ -26,7 +26,16 @@ func Parse(src string) (*Program, error) {
 			if err != nil {
 				return nil, err
 			}
-			prog.Statements = append(prog.Statements, st)
+			if cp, ok := st.(*CreatePump); ok && cp.hop != nil {
+				// A HOP window join: a pump per shift, merged (hopjoin.go).
+				hs, err := hopStatements(prog.Statements, cp)
+				if err != nil {
+					return nil, err
+				}
+				prog.Statements = append(prog.Statements, hs...)
+			} else {
+				prog.Statements = append(prog.Statements, st)
+			}
 		}
 		start = i + 1
 	}
@@ -348,7 +357,10 @@ func (p *parser) createPump(start token, orReplace bool) (Statement, error) {
 	if t := p.peek(); !t.is("SELECT") && !t.isOp("(") && !t.is("VALUES") {
 		return nil, p.errAt(t, "expected the pump's SELECT after INSERT INTO %s, found %s", st.Target, describe(t))
 	}
-	if st.Query, err = parseQuery(p.li, p.toks, p.i, len(p.toks)-1); err != nil {
+	if st.Query, err = parseQueryWith(p.li, p.toks, p.i, len(p.toks)-1, hopCopy{pump: true}); err != nil {
+		return nil, err
+	}
+	if st.hop, err = hopWindow(p.li, p.toks, p.i, len(p.toks)-1, st.Query); err != nil {
 		return nil, err
 	}
 	return st, nil

@@ -58,6 +58,7 @@ type rewriter struct {
 	stack   []*blockState // the SELECT blocks being rewritten, innermost last
 	nesting int           // depth of query() calls
 	inline  int           // counter for "$n" inline window keys
+	hop     hopCopy       // how HOP window joins of several slides are lowered (hopjoin.go)
 }
 
 // blockState is a SELECT block while it is rewritten.
@@ -138,8 +139,15 @@ func (r *rewriter) findTop(lo, hi int, kws ...string) int {
 
 // parseQuery rewrites the query in toks[lo:hi] and parses it with sqlparser.
 func parseQuery(li *lineIndex, toks []token, lo, hi int) (*Query, error) {
+	return parseQueryWith(li, toks, lo, hi, hopCopy{})
+}
+
+// parseQueryWith is parseQuery for a pump's query, or for one of the
+// copies of a HOP window join (hopjoin.go).
+func parseQueryWith(li *lineIndex, toks []token, lo, hi int, hop hopCopy) (*Query, error) {
 	q := &Query{Pos: li.pos(toks[lo].start), Blocks: map[*sqlparser.Select]*Block{}}
 	r := newRewriter(li, toks, q)
+	r.hop = hop
 	if err := r.checkParens(lo, hi); err != nil {
 		return nil, err
 	}

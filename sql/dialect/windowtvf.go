@@ -26,11 +26,13 @@ import (
 // (AS window_start). The planner (sql/plan/windowjoin.go) checks that both
 // sides use the same window and that the condition pairs window_start, and
 // bounds the ROWTIMEs of the pairs. HOP with a size of one slide is a
-// TUMBLE; other HOP windows, CUMULATE, SESSION, the offset argument,
-// named arguments and a query as the function's table are refused here.
+// TUMBLE; a HOP of n slides is n such joins, one pump each, whose windows
+// are shifted by 0, slide, ... (hopjoin.go). CUMULATE, SESSION, the offset
+// argument, named arguments and a query as the function's table are
+// refused here.
 
 // WindowTVF is one TABLE(TUMBLE(TABLE s, DESCRIPTOR(c), size)) FROM item
-// (or HOP(TABLE s, DESCRIPTOR(c), slide, size) with size = slide).
+// (or HOP(TABLE s, DESCRIPTOR(c), slide, size), size a multiple of slide).
 type WindowTVF struct {
 	Pos  Pos    // the TABLE keyword
 	Kind string // TUMBLE or HOP, as written
@@ -41,12 +43,17 @@ type WindowTVF struct {
 	// event-time TIMESTAMP column.
 	Column    string
 	ColumnPos Pos
-	// Size is the window's length; Slide equals it (HOP's slide).
+	// Size is the window's length; Slide is HOP's slide (Size for TUMBLE).
 	Size, Slide time.Duration
+	// Shift is how far this query's windows are moved from multiples of
+	// the size: 0, or (k−1) × Slide in the pump P$HOPk of a HOP window
+	// join (hopjoin.go). Its window columns and STEP key include it.
+	Shift time.Duration
 	// Text is the call as the user wrote it, for messages.
 	Text string
 
 	end      int    // token index after the FROM item
+	top      bool   // in a SELECT block of the outermost query
 	sizeVal  string // the size's literal and singular unit, to write STEP
 	sizeUnit string
 	tableTok token
@@ -103,6 +110,7 @@ func (r *rewriter) scanWindowTVFs(b *blockState, from, sel span) error {
 			b.tvfAt, b.tvfs = map[int]*WindowTVF{}, map[string]*WindowTVF{}
 		}
 		b.tvfAt[k], b.tvfs[tvf.Alias] = tvf, tvf
+		tvf.top = b.top
 		if first == nil {
 			first = tvf
 		}
@@ -214,9 +222,12 @@ func (r *rewriter) windowTVF(i, hi int) (*WindowTVF, error) {
 			return nil, r.errAt(last.lo, "HOP's size (%s) must be a whole multiple of its slide (%s)", tvf.Size, tvf.Slide)
 		}
 		if n := tvf.Size / tvf.Slide; n > 1 {
-			return nil, r.errAt(i+2, "HOP window joins are not supported yet: a window of %s every %s is %d tumbling windows shifted by the slide; "+
-				"join once per shift, each in a pump of its own with STEP(c - INTERVAL <shift> BY <size>) as the key, and merge their streams with UNION ALL (docs/sql.md, Window joins on event time)",
-				tvf.Size, tvf.Slide, n)
+			if !r.hop.pump {
+				return nil, r.errAt(i+2, "a HOP window join of several slides needs a pump: a window of %s every %s is %d tumbling windows shifted by the slide, "+
+					"which kda joins in %d pumps of their own, merged into the pump's stream; write CREATE PUMP p AS INSERT INTO s SELECT STREAM ... (docs/sql.md, Window joins on event time)",
+					tvf.Size, tvf.Slide, n, n)
+			}
+			tvf.Shift = r.hop.shift
 		}
 	}
 	// [[AS] alias]
@@ -333,7 +344,7 @@ func (r *rewriter) windowColumn(e *emitter, i, hi int) (int, bool, error) {
 	}
 	end, isItem := b.items[i]
 	isItem = isItem && end == i+3 && b == r.cur()
-	if col != "WINDOW_START" {
+	if col != "WINDOW_START" || tvf.Shift > 0 {
 		e.word("(", t)
 	}
 	e.word("STEP", t)
@@ -341,9 +352,22 @@ func (r *rewriter) windowColumn(e *emitter, i, hi int) (int, bool, error) {
 	e.ident(tvf.Alias, t)
 	e.word(".", r.toks[i+1])
 	e.ident(tvf.Column, ct)
+	if tvf.Shift > 0 {
+		// The windows of a shifted copy start at multiples of the size
+		// plus the shift: STEP(c - shift, size) + shift.
+		e.word("-", ct)
+		shiftInterval(e, tvf.Shift, ct)
+	}
 	e.word(",", ct)
 	tvf.interval(e, ct)
 	e.word(")", ct)
+	if tvf.Shift > 0 {
+		e.word("+", ct)
+		shiftInterval(e, tvf.Shift, ct)
+	}
+	if col == "WINDOW_START" && tvf.Shift > 0 {
+		e.word(")", ct)
+	}
 	if col != "WINDOW_START" {
 		e.word("+", ct)
 		tvf.interval(e, ct)

@@ -83,9 +83,9 @@ func TestWindowTVFErrors(t *testing.T) {
 		{"SESSION is refused",
 			`SELECT STREAM L.x FROM TABLE(SESSION(TABLE A PARTITION BY k, DESCRIPTOR(t), INTERVAL '1' MINUTE)) AS L` + right,
 			"SESSION windows cannot be joined", 30},
-		{"a HOP of several slides points at the hand-written form",
+		{"a HOP of several slides outside a pump needs a pump",
 			`SELECT STREAM L.x FROM TABLE(HOP(TABLE A, DESCRIPTOR(t), INTERVAL '30' SECOND, INTERVAL '1' MINUTE)) AS L` + right,
-			"HOP window joins are not supported yet: a window of 1m0s every 30s is 2 tumbling windows", 30},
+			"a HOP window join of several slides needs a pump: a window of 1m0s every 30s is 2 tumbling windows", 30},
 		{"a HOP size must be a multiple of the slide",
 			`SELECT STREAM L.x FROM TABLE(HOP(TABLE A, DESCRIPTOR(t), INTERVAL '40' SECOND, INTERVAL '1' MINUTE)) AS L` + right,
 			"HOP's size (1m0s) must be a whole multiple of its slide (40s)", 80},
@@ -129,6 +129,83 @@ func TestWindowTVFErrors(t *testing.T) {
 			}
 			if !strings.Contains(se.Msg, c.want) || se.Pos.Col != c.col {
 				t.Errorf("got column %d: %s\nwant column %d: ...%s...", se.Pos.Col, se.Msg, c.col, c.want)
+			}
+		})
+	}
+}
+
+// TestHopWindowJoinPumps checks how a pump's HOP window join of two slides
+// is lowered: a stream and a join pump per shift, the second with its
+// windows moved by the slide on both sides, then the user's pump merging
+// the two streams into its target.
+func TestHopWindowJoinPumps(t *testing.T) {
+	prog, err := Parse(`CREATE STREAM OUT_S (id INTEGER, "ws" TIMESTAMP);
+CREATE OR REPLACE PUMP PJ AS INSERT INTO OUT_S
+SELECT STREAM L.id, L.window_start FROM TABLE(HOP(TABLE A, DESCRIPTOR(t), INTERVAL '30' SECOND, INTERVAL '1' MINUTE)) AS L
+JOIN TABLE(HOP(TABLE B, DESCRIPTOR(t), INTERVAL '30' SECOND, INTERVAL '1' MINUTE)) AS R ON L.window_start = R.window_start`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, st := range prog.Statements {
+		switch s := st.(type) {
+		case *CreateStream:
+			var cols []string
+			for _, c := range s.Columns {
+				cols = append(cols, c.Name)
+			}
+			got = append(got, "stream "+s.Name+" ("+strings.Join(cols, ", ")+")")
+		case *CreatePump:
+			if !s.OrReplace {
+				t.Errorf("pump %s lost OR REPLACE", s.Name)
+			}
+			got = append(got, "pump "+s.Name+" into "+s.Target+": "+sqlparser.String(s.Query.AST))
+		}
+	}
+	want := []string{
+		"stream OUT_S (ID, ws)",
+		"stream PJ$HOP1 (ID, ws)",
+		"stream PJ$HOP2 (ID, ws)",
+		"pump PJ$HOP1 into PJ$HOP1: select L.ID, STEP(L.T, interval '1' MINUTE) as WINDOW_START from A as L join B as R " +
+			"on STEP(L.T, interval '1' MINUTE) = STEP(R.T, interval '1' MINUTE)",
+		"pump PJ$HOP2 into PJ$HOP2: select L.ID, (STEP(L.T - interval '30' SECOND, interval '1' MINUTE) + interval '30' SECOND) as WINDOW_START from A as L join B as R " +
+			"on (STEP(L.T - interval '30' SECOND, interval '1' MINUTE) + interval '30' SECOND) = (STEP(R.T - interval '30' SECOND, interval '1' MINUTE) + interval '30' SECOND)",
+		"pump PJ into OUT_S: select ID, ws from `PJ$HOP1` union all select ID, ws from `PJ$HOP2`",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if s := prog.Statements[4].(*CreatePump).Query.WindowTVFs["R"]; s == nil || s.Shift != 30*time.Second {
+		t.Errorf("PJ$HOP2's R = %+v, want a shift of 30s", s)
+	}
+}
+
+func TestHopWindowJoinPumpErrors(t *testing.T) {
+	const hop = `TABLE(HOP(TABLE A, DESCRIPTOR(t), INTERVAL '30' SECOND, INTERVAL '1' MINUTE))`
+	const pump = "CREATE STREAM O (x INTEGER);\nCREATE PUMP P AS INSERT INTO O "
+	cases := []struct {
+		name, src, want string
+		line, col       int
+	}{
+		{"the join must be the pump's own SELECT, not a subquery",
+			pump + `SELECT STREAM x FROM (SELECT STREAM L.x FROM ` + hop + ` AS L JOIN ` + hop + ` AS R ON L.window_start = R.window_start) AS q`,
+			"a HOP window join of several slides must be the pump's own SELECT", 2, 77},
+		{"nor a part of a UNION",
+			pump + `SELECT STREAM L.x FROM ` + hop + ` AS L JOIN ` + hop + ` AS R ON L.window_start = R.window_start UNION ALL SELECT STREAM x FROM A`,
+			"a HOP window join of several slides must be the pump's own SELECT", 2, 55},
+		{"a HOP joined with a TUMBLE is two different windows",
+			pump + `SELECT STREAM L.x FROM TABLE(TUMBLE(TABLE A, DESCRIPTOR(t), INTERVAL '1' MINUTE)) AS L JOIN ` + hop + ` AS R ON L.window_start = R.window_start`,
+			"the two sides of a window join must use the same window: L is TUMBLE(TABLE A, DESCRIPTOR(t), INTERVAL '1' MINUTE) but R is HOP(", 2, 124},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse(c.src)
+			var se *SyntaxError
+			if !errors.As(err, &se) {
+				t.Fatalf("Parse: %v, want a syntax error", err)
+			}
+			if !strings.Contains(se.Msg, c.want) || se.Pos.Line != c.line || se.Pos.Col != c.col {
+				t.Errorf("got %d:%d: %s\nwant %d:%d: ...%s...", se.Pos.Line, se.Pos.Col, se.Msg, c.line, c.col, c.want)
 			}
 		})
 	}

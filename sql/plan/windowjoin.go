@@ -30,6 +30,11 @@ import (
 // application's eventTime.allowedLateness; a row that arrives later than
 // that can miss pairs. With DESCRIPTOR(ROWTIME) on both sides the bound is
 // exact: w − 1 ms.
+//
+// A HOP window join of n slides reaches here as n pumps, each a
+// tumbling-window join whose windows are shifted by a multiple of the
+// slide (sql/dialect/hopjoin.go): same key shape plus the shift, same
+// bound as a TUMBLE of the HOP's size.
 
 // windowJoin is a join whose sides are window table functions.
 type windowJoin struct {
@@ -125,29 +130,55 @@ func (wj *windowJoin) bound(p *planner, in *binder, js *joinScope, conj []sqlpar
 }
 
 // windowStart reports which side's window start e is — the expression
-// the dialect wrote for x.window_start, STEP(x.c, size) — or -1.
+// the dialect wrote for x.window_start, STEP(x.c, size), or in a shifted
+// copy of a HOP window join (STEP(x.c - shift, size) + shift) — or -1.
 func (wj *windowJoin) windowStart(in *binder, js *joinScope, e sqlparser.Expr) int {
+	var shift time.Duration
+	if p, ok := e.(*sqlparser.ParenExpr); ok {
+		b, ok := p.Expr.(*sqlparser.BinaryExpr)
+		if !ok || b.Operator != sqlparser.PlusStr {
+			return -1
+		}
+		if shift = wj.interval(in, b.Right); shift <= 0 {
+			return -1
+		}
+		e = b.Left
+	}
 	f, ok := e.(*sqlparser.FuncExpr)
 	if !ok || !strings.EqualFold(f.Name.String(), "STEP") || len(f.Exprs) != 2 {
 		return -1
 	}
-	col, ok := unaliased(f.Exprs[0]).(*sqlparser.ColName)
+	c := unaliased(f.Exprs[0])
+	if shift > 0 {
+		b, ok := c.(*sqlparser.BinaryExpr)
+		if !ok || b.Operator != sqlparser.MinusStr || wj.interval(in, b.Right) != shift {
+			return -1
+		}
+		c = b.Left
+	}
+	col, ok := c.(*sqlparser.ColName)
 	if !ok || col.Qualifier.Name.IsEmpty() {
 		return -1
 	}
-	iv, ok := unaliased(f.Exprs[1]).(*sqlparser.IntervalExpr)
-	if !ok {
-		return -1
-	}
-	d, err := in.intervalOf(iv)
-	if err != nil {
-		return -1
-	}
+	d := wj.interval(in, unaliased(f.Exprs[1]))
 	k := js.sideOfColumn(col)
-	if k < 0 || k > 1 || col.Name.String() != wj.sides[k].Column || d != wj.sides[k].Size {
+	if k < 0 || k > 1 || col.Name.String() != wj.sides[k].Column || d != wj.sides[k].Size || shift != wj.sides[k].Shift {
 		return -1
 	}
 	return k
+}
+
+// interval returns the length of e when it is an INTERVAL literal, or 0.
+func (wj *windowJoin) interval(in *binder, e sqlparser.Expr) time.Duration {
+	iv, ok := e.(*sqlparser.IntervalExpr)
+	if !ok {
+		return 0
+	}
+	d, err := in.intervalOf(iv)
+	if err != nil {
+		return 0
+	}
+	return d
 }
 
 // durationSQL writes d as an INTERVAL literal of its largest whole unit.

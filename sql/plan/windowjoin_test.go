@@ -167,3 +167,59 @@ func keysOf(desc string) string {
 	keys, _, _ := strings.Cut(after, " and condition")
 	return keys
 }
+
+// TestHopWindowJoinPumps: a pump's HOP window join of two slides plans as
+// a join pump per shift, each into a stream of its own, and the user's
+// pump merging those streams; the shifted join has the keys and the bound
+// of the hand-written join of docs/sql.md.
+func TestHopWindowJoinPumps(t *testing.T) {
+	const hop = `CREATE STREAM OUT_S (id INTEGER, window_start TIMESTAMP, price INTEGER);
+CREATE PUMP PJ AS INSERT INTO OUT_S
+SELECT STREAM L.id, L.window_start, R.price
+FROM TABLE(HOP(TABLE ORDERS, DESCRIPTOR(evt), INTERVAL '30' SECOND, INTERVAL '1' MINUTE)) AS L
+JOIN TABLE(HOP(TABLE TRADES, DESCRIPTOR(evt), INTERVAL '30' SECOND, INTERVAL '1' MINUTE)) AS R
+ON L.id = R.id AND L.window_start = R.window_start;`
+	const kda = `SELECT STREAM L.id, STEP(L.evt - INTERVAL '30' SECOND BY INTERVAL '1' MINUTE) + INTERVAL '30' SECOND, R.price
+FROM ORDERS AS L JOIN TRADES AS R
+ON L.id = R.id
+AND (STEP(L.evt - INTERVAL '30' SECOND BY INTERVAL '1' MINUTE) + INTERVAL '30' SECOND) = (STEP(R.evt - INTERVAL '30' SECOND BY INTERVAL '1' MINUTE) + INTERVAL '30' SECOND)
+AND R.ROWTIME BETWEEN L.ROWTIME - INTERVAL '59.999' SECOND AND L.ROWTIME + INTERVAL '59.999' SECOND;`
+	a, err := planWindowJoin(t, hop, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range a.Pumps {
+		got = append(got, p.Name+" -> "+p.Target)
+	}
+	if want := "PJ$HOP1 -> PJ$HOP1, PJ$HOP2 -> PJ$HOP2, PJ -> OUT_S"; strings.Join(got, ", ") != want {
+		t.Fatalf("pumps %s, want %s", strings.Join(got, ", "), want)
+	}
+	for _, p := range a.Pumps[:2] {
+		if j := p.Join(); j == nil || j.Sources != [2]string{"ORDERS", "TRADES"} || !strings.Contains(p.Explain[0], "ROWTIME interval [-59.999s, 59.999s]") {
+			t.Errorf("pump %s is not a join of ORDERS and TRADES bounded by the window: %v", p.Name, p.Explain)
+		}
+	}
+	b, err := planWindowJoin(t, kda, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ea, eb := a.Pumps[1].Explain[0], b.Previews[0].Explain[0]
+	if ka, kb := keysOf(ea), keysOf(eb); ka == "" || ka != kb || !strings.Contains(ka, "EVT - INTERVAL '0 00:00:30.000'") {
+		t.Errorf("the shifted join differs from the hand-written one:\n hop: %s\n kda: %s", ea, eb)
+	}
+	if len(a.Pumps[2].Branches) != 2 {
+		t.Errorf("PJ is not a UNION ALL of the two shifts: %v", a.Pumps[2].Explain)
+	}
+}
+
+// TestHopWindowJoinIntoAMissingStream: without its target declared, a HOP
+// window join's pump is planned as written and refused as any pump.
+func TestHopWindowJoinIntoAMissingStream(t *testing.T) {
+	_, err := planWindowJoin(t, `CREATE PUMP PJ AS INSERT INTO NOWHERE
+SELECT STREAM L.id FROM TABLE(HOP(TABLE ORDERS, DESCRIPTOR(evt), INTERVAL '30' SECOND, INTERVAL '1' MINUTE)) AS L
+JOIN TABLE(HOP(TABLE TRADES, DESCRIPTOR(evt), INTERVAL '30' SECOND, INTERVAL '1' MINUTE)) AS R ON L.window_start = R.window_start;`, Options{})
+	if err == nil || !strings.Contains(err.Error(), "pump PJ inserts into stream NOWHERE, which does not exist") {
+		t.Errorf("err = %v, want the missing stream", err)
+	}
+}
