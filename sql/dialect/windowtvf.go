@@ -151,7 +151,7 @@ func (r *rewriter) windowTVF(i, hi int) (*WindowTVF, error) {
 	}
 	switch kind.val {
 	case "CUMULATE":
-		return nil, r.errAt(i+2, "CUMULATE windows are not supported in a join: kda joins on TUMBLE windows (write HOP windows as in docs/sql.md, Window joins on event time)")
+		return nil, r.errAt(i+2, "CUMULATE windows are not supported in a join: kda joins on TUMBLE and HOP windows (docs/sql.md, Window joins on event time)")
 	case "SESSION":
 		return nil, r.errAt(i+2, "SESSION windows cannot be joined: a session's bounds depend on the rows of one side; aggregate sessions with GROUP BY SESSION(evt, INTERVAL ...) instead")
 	}
