@@ -442,17 +442,9 @@ func (p *planner) planJoinPair(q *dialect.Query, sel *sqlparser.Select, from *sq
 	if right.stream != nil && hasWindow {
 		rest = append(rest, bounded...) // the windows bound time; the interval filters
 	}
-	var residual expr.Expr
-	for _, c := range rest {
-		x, err := in.bind(c)
-		if err != nil {
-			return err
-		}
-		if residual == nil {
-			residual = x
-		} else if residual, err = in.wrapCall(c, "AND", residual, x); err != nil {
-			return err
-		}
+	residual, err := bindConjunction(in, rest)
+	if err != nil {
+		return err
 	}
 	if right.table != nil {
 		var tkeys []expr.Expr
@@ -827,4 +819,21 @@ func joinConjuncts(in *binder, cond sqlparser.Expr) ([]sqlparser.Expr, error) {
 		return nil, in.errAt(cond, "the join condition must be BOOLEAN, not %s", x.Type())
 	}
 	return conjuncts(cond, nil), nil
+}
+
+// bindConjunction binds the AND of conds (nil when there are none).
+func bindConjunction(in *binder, conds []sqlparser.Expr) (expr.Expr, error) {
+	var all expr.Expr
+	for _, c := range conds {
+		x, err := in.bind(c)
+		if err != nil {
+			return nil, err
+		}
+		if all == nil {
+			all = x
+		} else if all, err = in.wrapCall(c, "AND", all, x); err != nil {
+			return nil, err
+		}
+	}
+	return all, nil
 }

@@ -145,7 +145,7 @@ func (p *planner) planTableStep(q *dialect.Query, block *dialect.Block, st *sqlp
 	newSide := len(js.sides) - 1
 	var skeys, tkeys []expr.Expr
 	var keyText []string
-	var residual expr.Expr
+	var rest []sqlparser.Expr
 	for _, c := range conj {
 		if sk, tk, ok, err := p.tableKey(q, left, js, newSide, c); err != nil {
 			return err
@@ -154,15 +154,11 @@ func (p *planner) planTableStep(q *dialect.Query, block *dialect.Block, st *sqlp
 			keyText = append(keyText, sk.String()+" = "+tk.String())
 			continue
 		}
-		x, err := in.bind(c)
-		if err != nil {
-			return err
-		}
-		if residual == nil {
-			residual = x
-		} else if residual, err = in.wrapCall(c, "AND", residual, x); err != nil {
-			return err
-		}
+		rest = append(rest, c)
+	}
+	residual, err := bindConjunction(in, rest)
+	if err != nil {
+		return err
 	}
 	spec := join.RefSpec{Input: prev.schema, Table: right.table, Outer: kind == join.LeftOuter, StreamKeys: skeys, TableKeys: tkeys, Residual: residual}
 	var labels []string
