@@ -34,19 +34,19 @@ func newColumn(k types.Kind, dt arrow.DataType) column {
 	case types.Boolean:
 		return &boolColumn{}
 	case types.TinyInt:
-		return &fixedColumn[int8]{dt: dt, conv: func(c *cell) int8 { return int8(c.i) }}
+		return &intColumn[int8]{fixedColumn[int8]{dt: dt}}
 	case types.SmallInt:
-		return &fixedColumn[int16]{dt: dt, conv: func(c *cell) int16 { return int16(c.i) }}
+		return &intColumn[int16]{fixedColumn[int16]{dt: dt}}
 	case types.Integer, types.Date, types.Time:
-		return &fixedColumn[int32]{dt: dt, conv: func(c *cell) int32 { return int32(c.i) }}
+		return &intColumn[int32]{fixedColumn[int32]{dt: dt}}
 	case types.BigInt, types.Timestamp:
-		return &fixedColumn[int64]{dt: dt, conv: func(c *cell) int64 { return c.i }}
+		return &intColumn[int64]{fixedColumn[int64]{dt: dt}}
 	case types.Real:
-		return &fixedColumn[float32]{dt: dt, conv: func(c *cell) float32 { return float32(c.f) }}
+		return &floatColumn[float32]{fixedColumn[float32]{dt: dt}}
 	case types.Double:
-		return &fixedColumn[float64]{dt: dt, conv: func(c *cell) float64 { return c.f }}
+		return &floatColumn[float64]{fixedColumn[float64]{dt: dt}}
 	case types.Decimal:
-		return &fixedColumn[decimal128.Num]{dt: dt, conv: func(c *cell) decimal128.Num { return c.d }}
+		return &decimalColumn{fixedColumn[decimal128.Num]{dt: dt}}
 	case types.Char, types.Varchar, types.Binary, types.Varbinary:
 		return &bytesColumn{dt: dt, offs: []int32{0}}
 	}
@@ -99,7 +99,6 @@ func (v *validity) take() (*memory.Buffer, int) {
 // fixedColumn holds fixed-width values of Go type T.
 type fixedColumn[T any] struct {
 	dt    arrow.DataType
-	conv  func(*cell) T
 	vals  []T
 	valid validity
 	size  int // values in the last batch: the next one's first allocation
@@ -113,9 +112,19 @@ func (f *fixedColumn[T]) reserve(n int) {
 	}
 }
 
-func (f *fixedColumn[T]) appendCell(c *cell) {
-	f.appendValue(f.conv(c))
-}
+// intColumn, floatColumn and decimalColumn take a cell's value from the
+// field their kind uses.
+type intColumn[T int8 | int16 | int32 | int64] struct{ fixedColumn[T] }
+
+func (c *intColumn[T]) appendCell(x *cell) { c.appendValue(T(x.i)) }
+
+type floatColumn[T float32 | float64] struct{ fixedColumn[T] }
+
+func (c *floatColumn[T]) appendCell(x *cell) { c.appendValue(T(x.f)) }
+
+type decimalColumn struct{ fixedColumn[decimal128.Num] }
+
+func (c *decimalColumn) appendCell(x *cell) { c.appendValue(x.d) }
 
 func (f *fixedColumn[T]) appendValue(v T) {
 	f.valid.set(len(f.vals), true)

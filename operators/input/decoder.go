@@ -55,8 +55,8 @@ type Decoder struct {
 
 	// The batch being built: ROWTIME, APPROXIMATE_ARRIVAL_TIME, the mapped
 	// columns and the extra columns (columns.go).
-	rowtime *fixedColumn[int64]
-	arrival *fixedColumn[int64]
+	rowtime *intColumn[int64]
+	arrival *intColumn[int64]
 	cols    []column
 	extras  [3]*bytesColumn
 
@@ -150,8 +150,8 @@ func (d *Decoder) Decode(_ memory.Allocator, recs []Record) (arrow.Record, []ope
 // makeColumns makes a column for each field of the output schema.
 func (d *Decoder) makeColumns() {
 	fields := d.schema.Fields
-	d.rowtime = newColumn(types.Timestamp, d.arrow.Field(0).Type).(*fixedColumn[int64])
-	d.arrival = newColumn(types.Timestamp, d.arrow.Field(1).Type).(*fixedColumn[int64])
+	d.rowtime = newColumn(types.Timestamp, d.arrow.Field(0).Type).(*intColumn[int64])
+	d.arrival = newColumn(types.Timestamp, d.arrow.Field(1).Type).(*intColumn[int64])
 	d.cols = make([]column, d.ncols)
 	for i := range d.cols {
 		d.cols[i] = newColumn(fields[2+i].Type.Kind, d.arrow.Field(2+i).Type)
