@@ -67,7 +67,7 @@ func (c *converter) toArrow(mem memory.Allocator, recs []*spilled) (arrow.Record
 		// SequenceNumber carries the index back through RowError.DataRow.
 		in[i] = input.Record{Data: r.data, Rowtime: r.arrival, ArrivalTime: r.arrival}
 	}
-	rec, errs := c.dec.Decode(mem, in)
+	rec, errs := c.dec.Decode(in)
 	failed := make([]string, len(recs))
 	if len(errs) > 0 {
 		// Errors come in record order; match them by their data.

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
-	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/kdaproject/kda/connectors/postgres"
 	"github.com/kdaproject/kda/operators"
@@ -575,7 +574,7 @@ func (l *refLoader) fetch(ctx context.Context, t *refTable) (rows arrow.Record, 
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	rec, bad, err := input.DecodeTable(memory.DefaultAllocator, schema, data, input.TableOptions{
+	rec, bad, err := input.DecodeTable(schema, data, input.TableOptions{
 		MaxRows: t.def.MaxRows, MaxBadRows: t.def.MaxBadRows, SkipHeader: t.def.SkipHeader, JSONLines: lines,
 	})
 	if err != nil {

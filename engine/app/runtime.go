@@ -517,7 +517,7 @@ func (r *Runtime) pushTo(s *pipeline.Stream, recs []input.Record) error {
 	if last := recs[len(recs)-1].Rowtime; last.After(r.streamTime) {
 		r.streamTime = last
 	}
-	batch, errs := r.decoder.Decode(r.mem, recs)
+	batch, errs := r.decoder.Decode(recs)
 	for _, e := range errs {
 		r.errors.RowError(e)
 	}
@@ -556,7 +556,6 @@ func (r *Runtime) Advance(now time.Time) error {
 
 // Close releases the runtime's buffers and JavaScript runtimes.
 func (r *Runtime) Close() {
-	r.decoder.Release()
 	if r.pre != nil {
 		r.pre.close()
 	}

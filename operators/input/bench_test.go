@@ -11,8 +11,6 @@ import (
 	"time"
 
 	goccy "github.com/goccy/go-json"
-
-	"github.com/apache/arrow/go/v17/arrow/memory"
 )
 
 // benchRecords makes n trade records of about 100 bytes each.
@@ -87,17 +85,15 @@ func BenchmarkDecodeJSON(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer d.Release()
 			if s.src != nil {
 				d.src = s.src()
 				d.fast = nil // the libraries are compared behind the parse tree
 			}
-			mem := memory.NewGoAllocator()
 			b.SetBytes(int64(bytesPerBatch))
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				rec, errs := d.Decode(mem, recs)
+				rec, errs := d.Decode(recs)
 				if len(errs) > 0 || rec.NumRows() != int64(len(recs)) {
 					b.Fatalf("rows %d, errors %v", rec.NumRows(), errs)
 				}
@@ -174,20 +170,18 @@ func BenchmarkDecodeNexmark(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer d.Release()
 			if d.fast == nil {
 				b.Fatal("no extraction plan for the nexmark schema")
 			}
 			if mode == "tree" {
 				d.fast = nil
 			}
-			mem := memory.NewGoAllocator()
 			b.SetBytes(int64(bytesPerBatch))
 			b.ReportAllocs()
 			b.ResetTimer()
 			c0 := cpuTime()
 			for range b.N {
-				rec, errs := d.Decode(mem, recs)
+				rec, errs := d.Decode(recs)
 				if len(errs) > 0 || rec.NumRows() != int64(len(recs)) {
 					b.Fatalf("rows %d, errors %v", rec.NumRows(), errs)
 				}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/kdaproject/kda/operators"
 	"github.com/kdaproject/kda/sql/types"
@@ -107,9 +106,8 @@ func (d *Decoder) Schema() types.Schema { return d.schema }
 // none: a record that cannot be parsed, or one of whose values does not
 // convert, produces no row at all and one RowError instead. The batch is
 // never nil (it may have zero rows); the caller releases it. Its buffers
-// are Go memory, not the allocator's, which is kept for the callers'
-// signature.
-func (d *Decoder) Decode(_ memory.Allocator, recs []Record) (arrow.Record, []operators.RowError) {
+// are Go memory, which the collector frees.
+func (d *Decoder) Decode(recs []Record) (arrow.Record, []operators.RowError) {
 	d.reserve(len(recs))
 	var errs []operators.RowError
 	for i := range recs {
@@ -195,10 +193,6 @@ func (d *Decoder) finish() arrow.Record {
 	}
 	return rec
 }
-
-// Release is a no-op kept for callers that release decoders: a decoder
-// holds Go memory only.
-func (d *Decoder) Release() {}
 
 // startRecord clears the staging area.
 func (d *Decoder) startRecord() {

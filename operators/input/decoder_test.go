@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/memory"
 )
 
 func TestJSONMapping(t *testing.T) {
@@ -222,7 +221,6 @@ func TestImplicitAndExtraColumns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Release()
 	var names []string
 	for _, f := range d.Schema().Fields {
 		names = append(names, f.Name+" "+f.Type.String())
@@ -237,9 +235,7 @@ func TestImplicitAndExtraColumns(t *testing.T) {
 		{Data: []byte(`{"n":1}{"n":2}`), Rowtime: t0, ArrivalTime: arrival, PartitionKey: "pk-1", SequenceNumber: "4960", ShardID: "shardId-000000000001"},
 		{Data: []byte(`{"n":3}`), Rowtime: t0.Add(time.Millisecond)},
 	}
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	out, errs := d.Decode(mem, recs)
+	out, errs := d.Decode(recs)
 	defer out.Release()
 	if len(errs) > 0 {
 		t.Fatal(errs)
@@ -265,10 +261,9 @@ func TestDecoderReuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Release()
-	a, _ := d.Decode(nil, []Record{rec(`{"s":"first\n","o":{"k":1}}`)})
+	a, _ := d.Decode([]Record{rec(`{"s":"first\n","o":{"k":1}}`)})
 	defer a.Release()
-	b, _ := d.Decode(nil, []Record{rec(`{"s":"second","o":[2]}`)})
+	b, _ := d.Decode([]Record{rec(`{"s":"second","o":[2]}`)})
 	defer b.Release()
 	if got := a.Column(2).(*array.String).Value(0); got != "first\n" {
 		t.Fatalf("first batch changed to %q", got)

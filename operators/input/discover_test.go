@@ -133,12 +133,11 @@ func TestDiscoverJSON(t *testing.T) {
 			if err != nil {
 				t.Fatalf("discovered schema does not validate: %v", err)
 			}
-			defer d.Release()
 			var recs []Record
 			for _, b := range samples {
 				recs = append(recs, Record{Data: b, Rowtime: t0})
 			}
-			out, errs := d.Decode(nil, recs)
+			out, errs := d.Decode(recs)
 			out.Release()
 			if len(errs) > 0 {
 				t.Fatalf("decoding the samples: %v", errs)

@@ -48,7 +48,7 @@ func FuzzDecodeJSON(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		out, errs := d.Decode(nil, []Record{{Data: data, Rowtime: t0}})
+		out, errs := d.Decode([]Record{{Data: data, Rowtime: t0}})
 		defer out.Release()
 		if (out.NumRows() == 0) == (len(errs) == 0) {
 			t.Fatalf("rows %d, errors %v", out.NumRows(), errs)
@@ -76,13 +76,12 @@ func FuzzDecodeCSV(f *testing.F) {
 			s := Schema{RecordFormat: RecordFormat{Type: "CSV", ColumnDelimiter: delim},
 				Columns: []Column{{Name: "a", SQLType: "VARCHAR(8)"}, {Name: "b", SQLType: "INTEGER"}, {Name: "c", SQLType: "DOUBLE"}, {Name: "d", SQLType: "DATE"}}}
 			d, _ := NewDecoder(s, DecoderOptions{})
-			out, errs := d.Decode(nil, []Record{{Data: data, Rowtime: t0}})
+			out, errs := d.Decode([]Record{{Data: data, Rowtime: t0}})
 			if (out.NumRows() == 0) == (len(errs) == 0) {
 				t.Fatalf("rows %d, errors %v", out.NumRows(), errs)
 			}
 			checkBatch(t, out)
 			out.Release()
-			d.Release()
 		}
 	})
 }
@@ -105,9 +104,9 @@ var diffSchemas = []Schema{
 func diffDecode(t *testing.T, fast, tree *Decoder, data []byte) bool {
 	t.Helper()
 	recs := []Record{{Data: data, Rowtime: t0}}
-	a, aerrs := fast.Decode(nil, recs)
+	a, aerrs := fast.Decode(recs)
 	defer a.Release()
-	b, berrs := tree.Decode(nil, recs)
+	b, berrs := tree.Decode(recs)
 	defer b.Release()
 	ra, rb := render(a, 0), render(b, 0)
 	if !reflect.DeepEqual(ra, rb) {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/kdaproject/kda/operators"
 )
@@ -18,18 +17,15 @@ var t0 = time.Date(2026, 3, 4, 5, 6, 7, 890_000_000, time.UTC)
 // rec makes a record at t0 from text.
 func rec(data string) Record { return Record{Data: []byte(data), Rowtime: t0} }
 
-// decode runs a decoder over recs with a checked allocator and renders the
-// mapped columns (skipping ROWTIME and APPROXIMATE_ARRIVAL_TIME) as text.
+// decode runs a decoder over recs and renders the mapped columns (skipping
+// ROWTIME and APPROXIMATE_ARRIVAL_TIME) as text.
 func decode(t *testing.T, s Schema, opts DecoderOptions, recs ...Record) ([][]string, []operators.RowError) {
 	t.Helper()
 	d, err := NewDecoder(s, opts)
 	if err != nil {
 		t.Fatalf("NewDecoder: %v", err)
 	}
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	defer d.Release()
-	out, errs := d.Decode(mem, recs)
+	out, errs := d.Decode(recs)
 	defer out.Release()
 	if !out.Schema().Equal(d.Schema().Arrow()) {
 		t.Fatalf("batch schema %v, want %v", out.Schema(), d.Schema().Arrow())

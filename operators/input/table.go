@@ -9,7 +9,6 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/kdaproject/kda/sql/types"
 )
@@ -93,12 +92,11 @@ func TableSchema(s Schema) (types.Schema, error) {
 // rows (the caller releases them) and the bad rows it skipped. It fails
 // with a *TooManyBadRowsError once there are more than opts.MaxBadRows bad
 // rows, or when there are more than opts.MaxRows rows.
-func DecodeTable(mem memory.Allocator, s Schema, data []byte, opts TableOptions) (arrow.Record, []BadRow, error) {
+func DecodeTable(s Schema, data []byte, opts TableOptions) (arrow.Record, []BadRow, error) {
 	d, err := NewDecoder(s, DecoderOptions{})
 	if err != nil {
 		return nil, nil, err
 	}
-	defer d.Release()
 	td := &tableDecoder{d: d, opts: opts}
 	if d.csv {
 		err = td.csvRows(data)

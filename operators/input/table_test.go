@@ -5,8 +5,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/apache/arrow/go/v17/arrow/memory"
 )
 
 func csvSchema(cols ...Column) Schema {
@@ -80,9 +78,7 @@ func TestDecodeTable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-			defer mem.AssertSize(t, 0)
-			rec, bad, err := DecodeTable(mem, tt.schema, []byte(tt.data), tt.opts)
+			rec, bad, err := DecodeTable(tt.schema, []byte(tt.data), tt.opts)
 			if err != nil {
 				t.Fatalf("DecodeTable: %v", err)
 			}
@@ -157,9 +153,7 @@ func TestDecodeTableFails(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-			defer mem.AssertSize(t, 0)
-			rec, _, err := DecodeTable(mem, tt.schema, []byte(tt.data), tt.opts)
+			rec, _, err := DecodeTable(tt.schema, []byte(tt.data), tt.opts)
 			if err == nil {
 				rec.Release()
 				t.Fatalf("DecodeTable succeeded, want an error with %q", tt.want)
@@ -170,7 +164,7 @@ func TestDecodeTableFails(t *testing.T) {
 		})
 	}
 	var tm *TooManyBadRowsError
-	_, _, err := DecodeTable(nil, csvSchema(companies...), []byte("x,y,z\n"), TableOptions{})
+	_, _, err := DecodeTable(csvSchema(companies...), []byte("x,y,z\n"), TableOptions{})
 	if !errors.As(err, &tm) || len(tm.Rows) != 1 || tm.Rows[0].Line != 1 {
 		t.Errorf("error %v, want a *TooManyBadRowsError listing line 1", err)
 	}

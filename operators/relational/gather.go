@@ -40,17 +40,6 @@ func Gather(mem memory.Allocator, dt arrow.DataType, srcs []arrow.Array, seg, ro
 	return gatherSlices(mem, dt, srcs, seg, row)
 }
 
-// gatherable reports whether Gather copies values of dt itself rather than
-// concatenating one-row slices.
-func gatherable(dt arrow.DataType) bool {
-	switch dt.ID() {
-	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.DATE32, arrow.TIME32, arrow.INT64, arrow.TIMESTAMP,
-		arrow.DURATION, arrow.FLOAT32, arrow.FLOAT64, arrow.DECIMAL128, arrow.BOOL, arrow.STRING, arrow.BINARY, arrow.NULL:
-		return true
-	}
-	return false
-}
-
 // gatherSlices serves the other types (ROW values, which are rare here):
 // it concatenates one-row slices.
 func gatherSlices(mem memory.Allocator, dt arrow.DataType, srcs []arrow.Array, seg, row []int32) arrow.Array {
