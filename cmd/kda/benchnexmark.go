@@ -37,12 +37,8 @@ var nexmarkTargets = map[string]struct{ target, flink float64 }{
 
 // nexmarkResult is what one query measured.
 type nexmarkResult struct {
-	Query string `json:"query"`
-	Title string `json:"title"`
-	// Status is "ok", or "needs joins" when the planner does not take the
-	// query's joins yet (Error then says why).
-	Status string `json:"status"`
-	Error  string `json:"error,omitempty"`
+	Query  string `json:"query"`
+	Title  string `json:"title"`
 	Note   string `json:"note,omitempty"`
 	Events int64  `json:"events"`
 	// OutputRows went to the query's output stream, ErrorRows to
@@ -99,8 +95,7 @@ prints them): q0 pass-through, q1 currency conversion, q2 selection, q3 local
 item suggestion (join), q4 average price per category (join + aggregate),
 q5 hot items (HOP count, max per window, join back), q6 average selling price per
 seller (join), q7 highest bid (window max + join), q8 monitor new users
-(join). Queries whose joins the planner does not accept yet are reported as
-"needs joins". --cpuprofile profiles the whole run, generation included
+(join). --cpuprofile profiles the whole run, generation included
 (nexmark.(*Generator).Fill).`,
 		Example: `  kda bench nexmark --query q0 --events 10000000
   kda bench nexmark --query q0,q1,q2,q5 --events 5000000 -o json
@@ -194,17 +189,13 @@ const nexmarkChunk = 32 << 10
 
 // runNexmark replays cfg.Events events through q.
 func runNexmark(ctx context.Context, q nexmark.Query, cfg nexmarkConfig) (nexmarkResult, error) {
-	res := nexmarkResult{Query: q.Name, Title: q.Title, Note: q.Note, Status: "ok"}
+	res := nexmarkResult{Query: q.Name, Title: q.Title, Note: q.Note}
 	t := nexmarkTargets[q.Name]
 	res.Target, res.Flink = t.target, t.flink
 	def := kdaapp.Definition{Name: "nexmark-" + q.Name, SQL: q.SQL}
 	def.Input.Schema = nexmark.InputSchema(q.Kinds...)
 	rt, err := kdaapp.Compile(def, nil)
 	if err != nil {
-		if q.Joins && nexmark.IsJoinUnsupported(err) {
-			res.Status, res.Error = "needs joins", err.Error()
-			return res, nil
-		}
 		return res, err
 	}
 	defer rt.Close()
@@ -300,12 +291,6 @@ func printNexmark(a *app, rep nexmarkReport) error {
 	t := newTable(a.stdout, "QUERY", "EVENTS/S PER CORE", "EVENTS/S", "CPU S", "OUT ROWS", "ERRORS", "BATCH P50", "BATCH P99", "TARGET", "FLINK 1.13")
 	var notes []string
 	for _, r := range rep.Results {
-		if r.Status != "ok" {
-			t.row(r.Query, "needs joins: not available yet", "", "", "", "", "", "", "", "")
-			notes = append(notes, fmt.Sprintf("%s (%s) needs stream joins, which the planner does not accept yet: %s",
-				r.Query, r.Title, strings.SplitN(r.Error, "\n", 2)[0]))
-			continue
-		}
 		target, flink := "-", "-"
 		if r.Target > 0 {
 			met := "met"
@@ -338,9 +323,6 @@ func printNexmark(a *app, rep nexmarkReport) error {
 func printNexmarkQueries(a *app) error {
 	for _, q := range nexmark.Queries() {
 		fmt.Fprintf(a.stdout, "-- %s: %s\n", q.Name, q.Title)
-		if q.Joins {
-			fmt.Fprintln(a.stdout, "-- (needs stream joins)")
-		}
 		if q.Note != "" {
 			fmt.Fprintf(a.stdout, "-- %s\n", q.Note)
 		}

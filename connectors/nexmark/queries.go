@@ -72,8 +72,6 @@ type Query struct {
 	// SQL is the application code; Output the stream holding the result.
 	SQL    string
 	Output string
-	// Joins is set when the query needs stream joins.
-	Joins bool
 	// Note says how the query departs from the Flink Nexmark SQL, if it
 	// does.
 	Note string
@@ -126,8 +124,8 @@ CREATE PUMP Q2 AS INSERT INTO NEXMARK_Q2
 		},
 		{
 			Name: "q3", Title: "local item suggestion: category-10 auctions of sellers in OR, ID or CA", Kinds: []Kind{KindPerson, KindAuction},
-			Output: "NEXMARK_Q3", Joins: true,
-			Note: "Flink joins all persons ever seen; here an auction sees the persons of the last 10 minutes (the active ones are far more recent)",
+			Output: "NEXMARK_Q3",
+			Note:   "Flink joins all persons ever seen; here an auction sees the persons of the last 10 minutes (the active ones are far more recent)",
 			SQL: personView + auctionView + `CREATE STREAM NEXMARK_Q3 (NAME VARCHAR(32), CITY VARCHAR(16), STATE VARCHAR(2), ID BIGINT);
 CREATE PUMP Q3 AS INSERT INTO NEXMARK_Q3
   SELECT STREAM P.NAME, P.CITY, P.STATE, A.ID
@@ -138,8 +136,8 @@ CREATE PUMP Q3 AS INSERT INTO NEXMARK_Q3
 		},
 		{
 			Name: "q4", Title: "average closing price per category", Kinds: []Kind{KindAuction, KindBid},
-			Output: "NEXMARK_Q4", Joins: true,
-			Note: "an auction's closing price is its highest bid within its lifetime, taken per 10-second window of the bids' ROWTIME, then averaged per category per 10 seconds",
+			Output: "NEXMARK_Q4",
+			Note:   "an auction's closing price is its highest bid within its lifetime, taken per 10-second window of the bids' ROWTIME, then averaged per category per 10 seconds",
 			SQL: auctionView + bidView + `CREATE STREAM WINNING (ID BIGINT, CATEGORY BIGINT, FINAL BIGINT);
 CREATE PUMP WINNING_PUMP AS INSERT INTO WINNING
   SELECT STREAM A.ID, A.CATEGORY, MAX(B.PRICE)
@@ -155,8 +153,8 @@ CREATE PUMP Q4 AS INSERT INTO NEXMARK_Q4
 		},
 		{
 			Name: "q5", Title: "hot items: the auctions with the most bids in each 10-second window, every 2 seconds", Kinds: bid,
-			Output: "NEXMARK_Q5", Joins: true,
-			Note: "MAX_BIDS, each window's highest count, needs no join; naming the auctions that reach it joins the counts with it",
+			Output: "NEXMARK_Q5",
+			Note:   "MAX_BIDS, each window's highest count, needs no join; naming the auctions that reach it joins the counts with it",
 			SQL: `CREATE STREAM AUCTION_BIDS (AUCTION BIGINT, NUM BIGINT, STARTTIME TIMESTAMP);
 CREATE PUMP COUNTS AS INSERT INTO AUCTION_BIDS
   SELECT STREAM BID_AUCTION, COUNT(*), HOP_START(BID_DATETIME, INTERVAL '2' SECOND, INTERVAL '10' SECOND)
@@ -176,8 +174,8 @@ CREATE PUMP Q5 AS INSERT INTO NEXMARK_Q5
 		},
 		{
 			Name: "q6", Title: "average selling price of each seller's last 10 closed auctions", Kinds: []Kind{KindAuction, KindBid},
-			Output: "NEXMARK_Q6", Joins: true,
-			Note: "closing prices as in q4",
+			Output: "NEXMARK_Q6",
+			Note:   "closing prices as in q4",
 			SQL: auctionView + bidView + `CREATE STREAM WINNING (ID BIGINT, SELLER BIGINT, FINAL BIGINT);
 CREATE PUMP WINNING_PUMP AS INSERT INTO WINNING
   SELECT STREAM A.ID, A.SELLER, MAX(B.PRICE)
@@ -192,7 +190,7 @@ CREATE PUMP Q6 AS INSERT INTO NEXMARK_Q6
 		},
 		{
 			Name: "q7", Title: "highest bid: the bids at each 10-second window's highest price", Kinds: bid,
-			Output: "NEXMARK_Q7", Joins: true,
+			Output: "NEXMARK_Q7",
 			SQL: bidView + `CREATE STREAM MAX_PRICE (MAXPRICE BIGINT, WEND TIMESTAMP);
 CREATE PUMP MAX_PUMP AS INSERT INTO MAX_PRICE
   SELECT STREAM MAX(PRICE), TUMBLE_END(DATETIME, INTERVAL '10' SECOND)
@@ -207,7 +205,7 @@ CREATE PUMP Q7 AS INSERT INTO NEXMARK_Q7
 		},
 		{
 			Name: "q8", Title: "monitor new users: people who opened an auction in the 10-second window they registered in", Kinds: []Kind{KindPerson, KindAuction},
-			Output: "NEXMARK_Q8", Joins: true,
+			Output: "NEXMARK_Q8",
 			SQL: `CREATE STREAM NEW_PEOPLE (ID BIGINT, NAME VARCHAR(32), STARTTIME TIMESTAMP);
 CREATE PUMP PEOPLE_PUMP AS INSERT INTO NEW_PEOPLE
   SELECT STREAM PERSON_ID, PERSON_NAME, TUMBLE_START(PERSON_DATETIME, INTERVAL '10' SECOND)
@@ -238,10 +236,4 @@ func Lookup(name string) (Query, error) {
 		names = append(names, q.Name)
 	}
 	return Query{}, fmt.Errorf("no Nexmark query %q (known: %s)", name, strings.Join(names, ", "))
-}
-
-// IsJoinUnsupported reports a compile error that says the SQL uses a join
-// the planner does not support (yet).
-func IsJoinUnsupported(err error) bool {
-	return err != nil && strings.Contains(strings.ToUpper(err.Error()), "JOIN")
 }

@@ -20,18 +20,12 @@ func compileQuery(q Query) (*app.Runtime, error) {
 	return app.Compile(def, nil)
 }
 
-// TestQueriesPlan compiles every query. A query that needs joins may fail
-// until the planner has them; it must then fail on the join, which
-// `kda bench nexmark` reports as "needs joins".
+// TestQueriesPlan compiles every query.
 func TestQueriesPlan(t *testing.T) {
 	for _, q := range Queries() {
 		t.Run(q.Name, func(t *testing.T) {
 			rt, err := compileQuery(q)
 			if err != nil {
-				if q.Joins && IsJoinUnsupported(err) {
-					t.Logf("%s needs joins, not available yet: %v", q.Name, err)
-					return
-				}
 				t.Fatalf("%s does not plan: %v\n%s", q.Name, err, q.SQL)
 			}
 			defer rt.Close()
@@ -57,9 +51,6 @@ func runQuery(t *testing.T, q Query, g *Generator, n int) []map[string]any {
 	t.Helper()
 	rt, err := compileQuery(q)
 	if err != nil {
-		if q.Joins && IsJoinUnsupported(err) {
-			t.Skipf("%s needs joins: %v", q.Name, err)
-		}
 		t.Fatal(err)
 	}
 	defer rt.Close()
