@@ -554,7 +554,7 @@ func (r *Runtime) Advance(now time.Time) error {
 	return r.errors.Flush(r.mem)
 }
 
-// Close releases the runtime's buffers and JavaScript runtimes.
+// Close releases the pre- and post-processors' JavaScript runtimes.
 func (r *Runtime) Close() {
 	if r.pre != nil {
 		r.pre.close()
