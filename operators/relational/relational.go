@@ -8,8 +8,9 @@
 // and in operators/window embeds Out, and the planner connects it to the next
 // operator with SetEmit before the first batch.
 //
-// The helpers ReportFailed and Take are exported for the other operator
-// packages (operators/window) that evaluate expressions the same way.
+// The helpers ReportFailed, Take and Gather are exported for the other
+// operator packages (operators/window, operators/join, operators/pipeline)
+// that evaluate expressions or assemble batches the same way.
 package relational
 
 import (
