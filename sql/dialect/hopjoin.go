@@ -89,7 +89,7 @@ func hopWindow(li *lineIndex, toks []token, lo, hi int, q *Query) (*hopJoin, err
 				a, b = b, a
 			}
 			return nil, li.errAt(b.Pos.Offset, "the two sides of a window join must use the same window: %s is %s but %s is %s",
-				hopQuote(a.Alias), a.Text, hopQuote(b.Alias), b.Text)
+				QuoteName(a.Alias), a.Text, QuoteName(b.Alias), b.Text)
 		}
 	}
 	return &hopJoin{tvf: hop, li: li, toks: toks, lo: lo, hi: hi}, nil
@@ -201,9 +201,9 @@ func hopIdent(n string) string {
 	return `"` + strings.ReplaceAll(n, `"`, `""`) + `"`
 }
 
-// hopQuote writes a name as the planner's messages do: bare when it is
-// upper case, quoted otherwise.
-func hopQuote(n string) string {
+// QuoteName writes an identifier as the user would, for messages: bare
+// when it is upper case, quoted otherwise.
+func QuoteName(n string) string {
 	if n == strings.ToUpper(n) && !strings.ContainsAny(n, " -\"") {
 		return n
 	}

@@ -18,7 +18,6 @@ package plan
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/apache/arrow/go/v17/arrow"
 
@@ -265,11 +264,5 @@ func (p *planner) createPump(s *dialect.CreatePump) error {
 	return nil
 }
 
-// quoteName writes an identifier as the user would: bare when it is upper
-// case, quoted otherwise.
-func quoteName(n string) string {
-	if n == strings.ToUpper(n) && !strings.ContainsAny(n, " -\"") {
-		return n
-	}
-	return `"` + n + `"`
-}
+// quoteName writes an identifier as the user would (dialect.QuoteName).
+func quoteName(n string) string { return dialect.QuoteName(n) }
