@@ -24,6 +24,8 @@ type column interface {
 	reserve(n int)
 	appendCell(c *cell)
 	appendNull()
+	// dropLast removes the value appended last.
+	dropLast()
 	// finish returns the values appended since the last finish.
 	finish() arrow.Array
 }
@@ -77,6 +79,18 @@ func (v *validity) set(k int, valid bool) {
 	}
 	v.grow(k)
 	v.nulls++
+}
+
+// drop forgets value k, the last one set.
+func (v *validity) drop(k int) {
+	if v.bits == nil {
+		return
+	}
+	if bitutil.BitIsSet(v.bits, k) {
+		bitutil.ClearBit(v.bits, k)
+	} else {
+		v.nulls--
+	}
 }
 
 func (v *validity) grow(k int) {
@@ -137,6 +151,12 @@ func (f *fixedColumn[T]) appendNull() {
 	f.vals = append(f.vals, zero)
 }
 
+func (f *fixedColumn[T]) dropLast() {
+	k := len(f.vals) - 1
+	f.valid.drop(k)
+	f.vals = f.vals[:k]
+}
+
 func (f *fixedColumn[T]) finish() arrow.Array {
 	n := len(f.vals)
 	var zero T
@@ -184,6 +204,15 @@ func (b *boolColumn) appendNull() {
 	b.push(false)
 }
 
+func (b *boolColumn) dropLast() {
+	b.n--
+	b.valid.drop(b.n)
+	bitutil.ClearBit(b.bits, b.n)
+	if b.n%8 == 0 {
+		b.bits = b.bits[:len(b.bits)-1]
+	}
+}
+
 func (b *boolColumn) finish() arrow.Array {
 	valid, nulls := b.valid.take()
 	n, bits := b.n, b.bits
@@ -215,9 +244,11 @@ func (b *bytesColumn) reserve(n int) {
 	}
 }
 
-func (b *bytesColumn) appendCell(c *cell) {
+func (b *bytesColumn) appendCell(c *cell) { b.appendBytes(c.s) }
+
+func (b *bytesColumn) appendBytes(v []byte) {
 	b.valid.set(len(b.offs)-1, true)
-	b.data = append(b.data, c.s...)
+	b.data = append(b.data, v...)
 	b.offs = append(b.offs, int32(len(b.data)))
 }
 
@@ -230,6 +261,13 @@ func (b *bytesColumn) appendString(v string) {
 func (b *bytesColumn) appendNull() {
 	b.valid.set(len(b.offs)-1, false)
 	b.offs = append(b.offs, int32(len(b.data)))
+}
+
+func (b *bytesColumn) dropLast() {
+	k := len(b.offs) - 2
+	b.valid.drop(k)
+	b.offs = b.offs[:k+1]
+	b.data = b.data[:b.offs[k]]
 }
 
 func (b *bytesColumn) finish() arrow.Array {
@@ -255,6 +293,7 @@ type nullColumn struct {
 func (c *nullColumn) reserve(int)        {}
 func (c *nullColumn) appendCell(_ *cell) { c.n++ }
 func (c *nullColumn) appendNull()        { c.n++ }
+func (c *nullColumn) dropLast()          { c.n-- }
 
 func (c *nullColumn) finish() arrow.Array {
 	n := c.n

@@ -59,18 +59,15 @@ type Decoder struct {
 	cols    []column
 	extras  [3]*bytesColumn
 
-	src  jsonSource
-	fast *extractor // nil when some mapping needs the parse tree
-	// fastCells is the row the fast path staged; fastRow says it is the
-	// current record's.
-	fastCells []cell
-	fastRow   bool
-	cells     []cell
-	scratch   []byte
-	fields    [][]byte
-	colDel    []byte
-	rowDel    []byte
-	rows      int // rows staged for the current record
+	src      jsonSource
+	fast     *extractor // nil when some mapping needs the parse tree
+	fastCols []fastCol  // the fast path's appends (fastappend.go)
+	cells    []cell
+	scratch  []byte
+	fields   [][]byte
+	colDel   []byte
+	rowDel   []byte
+	rows     int // rows staged for the current record
 }
 
 // NewDecoder validates s (after defaults) and prepares a decoder for it.
@@ -90,7 +87,7 @@ func NewDecoder(s Schema, opts DecoderOptions) (*Decoder, error) {
 	if !d.csv {
 		if p := newExtractPlan(c); p != nil {
 			d.fast = newExtractor(p, d.ncols)
-			d.fastCells = make([]cell, d.ncols)
+			d.fastCols = newFastCols(d)
 		}
 	}
 	return d, nil
@@ -119,30 +116,35 @@ func (d *Decoder) Decode(recs []Record) (arrow.Record, []operators.RowError) {
 			name, err = d.stageCSV(rec.Data)
 		case d.fast != nil:
 			var ok bool
-			if ok, name, err = d.stageFast(rec.Data); !ok {
-				name, err = d.stageJSON(rec.Data)
+			if ok, name, err = d.appendFast(rec); ok {
+				if err != nil {
+					errs = append(errs, recordError(rec, name, err))
+				}
+				continue
 			}
+			name, err = d.stageJSON(rec.Data)
 		default:
 			name, err = d.stageJSON(rec.Data)
 		}
 		if err != nil {
-			errs = append(errs, operators.RowError{
-				Time:        rec.Rowtime,
-				Level:       "ERROR",
-				Name:        name,
-				Message:     err.Error(),
-				DataRowtime: rec.Rowtime,
-				DataRow:     string(rec.Data),
-			})
+			errs = append(errs, recordError(rec, name, err))
 			continue
 		}
-		if d.fastRow {
-			d.appendStaged(rec, d.fastCells, 1)
-		} else {
-			d.appendStaged(rec, d.cells, d.rows)
-		}
+		d.appendStaged(rec, d.cells, d.rows)
 	}
 	return d.finish(), errs
+}
+
+// recordError is the error_stream row of a record that gave no row.
+func recordError(rec *Record, name string, err error) operators.RowError {
+	return operators.RowError{
+		Time:        rec.Rowtime,
+		Level:       "ERROR",
+		Name:        name,
+		Message:     err.Error(),
+		DataRowtime: rec.Rowtime,
+		DataRow:     string(rec.Data),
+	}
 }
 
 // makeColumns makes a column for each field of the output schema.
@@ -226,15 +228,6 @@ func (d *Decoder) appendStaged(rec *Record, cells []cell, n int) {
 	if n == 0 {
 		return
 	}
-	rt, at := rec.Rowtime.UnixMilli(), rec.ArrivalTime.UnixMilli()
-	for range n {
-		d.rowtime.appendValue(rt)
-		if rec.ArrivalTime.IsZero() {
-			d.arrival.appendNull()
-		} else {
-			d.arrival.appendValue(at)
-		}
-	}
 	for ci, b := range d.cols {
 		for r := 0; r < n; r++ {
 			c := &cells[r*d.ncols+ci]
@@ -245,8 +238,23 @@ func (d *Decoder) appendStaged(rec *Record, cells []cell, n int) {
 			b.appendCell(c)
 		}
 	}
+	d.appendRowMeta(rec, n)
+}
+
+// appendRowMeta appends ROWTIME, APPROXIMATE_ARRIVAL_TIME and the extra
+// columns of rec to n rows.
+func (d *Decoder) appendRowMeta(rec *Record, n int) {
+	rt, at := rec.Rowtime.UnixMilli(), rec.ArrivalTime.UnixMilli()
+	for range n {
+		d.rowtime.appendValue(rt)
+		if rec.ArrivalTime.IsZero() {
+			d.arrival.appendNull()
+		} else {
+			d.arrival.appendValue(at)
+		}
+	}
 	if d.opts.ExtraColumns {
-		for r := 0; r < n; r++ {
+		for range n {
 			d.extras[0].appendString(rec.PartitionKey)
 			d.extras[1].appendString(rec.SequenceNumber)
 			d.extras[2].appendString(rec.ShardID)
@@ -296,23 +304,6 @@ func (d *Decoder) stageJSON(data []byte) (string, error) {
 		return ErrParse, fmt.Errorf("empty record: no JSON document")
 	}
 	return "", nil
-}
-
-// stageFast stages the row of a one-document payload with the extraction
-// plan. ok is false when the fast path gave up on the record, which must
-// then be staged by stageJSON.
-func (d *Decoder) stageFast(data []byte) (ok bool, name string, err error) {
-	d.fastRow = false
-	if !d.fast.extract(data) {
-		return false, "", nil
-	}
-	for i := range d.c.cols {
-		if err := coerceFast(&d.c.cols[i].typ, d.fast.value(data, i), &d.fastCells[i]); err != nil {
-			return true, ErrCoercion, d.colErr(i, err)
-		}
-	}
-	d.fastRow = true
-	return true, "", nil
 }
 
 // walk follows segs from n; nil means missing.

@@ -4,6 +4,7 @@ import (
 	"math/rand"
 	"reflect"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -247,4 +248,45 @@ func FuzzFastPath(f *testing.F) {
 			diffDecode(t, fast[s], tree[s], data)
 		}
 	})
+}
+
+// TestFastPathMatchesTreeInBatches decodes batches of random records both
+// ways: a record the fast path rejects half-way (a later column's value
+// does not convert) must leave nothing behind in the columns it had
+// already filled, and the rows of the records around it must come out as
+// the parse tree gives them.
+func TestFastPathMatchesTreeInBatches(t *testing.T) {
+	fast, tree := diffDecoders(t)
+	r := rand.New(rand.NewSource(2))
+	rejected := 0
+	for range 2000 {
+		recs := make([]Record, 1+r.Intn(16))
+		for i := range recs {
+			recs[i] = Record{Data: randomJSON(r, nil, 0), Rowtime: t0.Add(time.Duration(i) * time.Millisecond)}
+		}
+		for s := range fast {
+			a, aerrs := fast[s].Decode(recs)
+			b, berrs := tree[s].Decode(recs)
+			ra, rb := render(a, 0), render(b, 0)
+			a.Release()
+			b.Release()
+			if !reflect.DeepEqual(ra, rb) {
+				t.Fatalf("schema %d: fast path rows %q, parse tree rows %q", s, ra, rb)
+			}
+			if len(aerrs) != len(berrs) {
+				t.Fatalf("schema %d: fast path errors %v, parse tree errors %v", s, aerrs, berrs)
+			}
+			for i := range aerrs {
+				if aerrs[i].Message != berrs[i].Message {
+					t.Fatalf("schema %d: fast path error %q, parse tree error %q", s, aerrs[i].Message, berrs[i].Message)
+				}
+				if aerrs[i].Name == ErrCoercion {
+					rejected++
+				}
+			}
+		}
+	}
+	if rejected < 100 {
+		t.Fatalf("only %d records failed to convert: the batches do not test dropping a half-appended row", rejected)
+	}
 }
