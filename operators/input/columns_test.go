@@ -2,9 +2,7 @@ package input
 
 import (
 	"fmt"
-	"math/rand"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -105,28 +103,6 @@ func TestColumnsBuildWhatTheyWereGiven(t *testing.T) {
 					arr.Release()
 				}
 			})
-		}
-	}
-}
-
-// TestValidUTF8 holds validUTF8 equal to utf8.Valid on ASCII, on valid and
-// broken multi-byte text, with the odd byte at every offset.
-func TestValidUTF8(t *testing.T) {
-	r := rand.New(rand.NewSource(3))
-	pieces := []string{"a", "{\"k\":1}", "é", "😀", "\xff", "\xc3", "\xe2\x82", "\x80", "~"}
-	for range 20000 {
-		var b []byte
-		for n := r.Intn(80); len(b) < n; {
-			p := pieces[0]
-			if r.Intn(20) == 0 {
-				p = pieces[r.Intn(len(pieces))]
-			} else if r.Intn(2) == 0 {
-				p = pieces[1]
-			}
-			b = append(b, p...)
-		}
-		if got, want := validUTF8(b), utf8.Valid(b); got != want {
-			t.Fatalf("validUTF8(%q) = %v, utf8.Valid says %v", b, got, want)
 		}
 	}
 }

@@ -107,7 +107,7 @@ func (x *extractor) extract(data []byte) (ok bool) {
 	clear(x.vals)
 	clear(x.seen)
 	x.scratch = x.scratch[:0]
-	x.utf8 = validUTF8(data)
+	x.utf8 = utf8.Valid(data)
 	i := skipSpace(data, 0)
 	if i >= len(data) {
 		return false

@@ -2,8 +2,6 @@ package input
 
 import (
 	"bytes"
-	"encoding/binary"
-	"unicode/utf8"
 
 	"github.com/kdaproject/kda/sql/types"
 )
@@ -129,26 +127,4 @@ func (f *fastCol) append(x *extractor, data []byte, i int) error {
 		f.col.appendNull()
 	}
 	return nil
-}
-
-// validUTF8 is utf8.Valid with a faster way through ASCII, which most
-// records are all of: it ORs 32 bytes at a time and looks at the high bits
-// once, where utf8.Valid tests every 8 bytes.
-func validUTF8(b []byte) bool {
-	var acc uint64
-	i := 0
-	for ; i+32 <= len(b); i += 32 {
-		acc |= binary.LittleEndian.Uint64(b[i:]) | binary.LittleEndian.Uint64(b[i+8:]) |
-			binary.LittleEndian.Uint64(b[i+16:]) | binary.LittleEndian.Uint64(b[i+24:])
-	}
-	for ; i+8 <= len(b); i += 8 {
-		acc |= binary.LittleEndian.Uint64(b[i:])
-	}
-	for ; i < len(b); i++ {
-		acc |= uint64(b[i])
-	}
-	if acc&0x8080808080808080 == 0 {
-		return true
-	}
-	return utf8.Valid(b)
 }
