@@ -36,6 +36,7 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 // Kind is an event's type, its "event_type" in JSON.
@@ -195,7 +196,13 @@ type Generator struct {
 	base  int64   // BaseTime in Unix nanoseconds
 	// hotURLs are the hot channels' URLs, fixed per seed.
 	hotURLs [len(hotChannels)]string
+	// channels are the names and URLs of the numbered channels, made once
+	// rather than per bid.
+	channels []channel
 }
+
+// channel is a numbered channel's name and URL.
+type channel struct{ name, url string }
 
 // New returns a generator for cfg (after defaults).
 func New(cfg Config) *Generator {
@@ -204,6 +211,10 @@ func New(cfg Config) *Generator {
 	r := newRand(cfg.Seed, math.MaxUint64)
 	for i := range g.hotURLs {
 		g.hotURLs[i] = baseURL(&r)
+	}
+	g.channels = make([]channel, numChannels)
+	for c := range g.channels {
+		g.channels[c] = channel{name: "channel-" + strconv.Itoa(c), url: g.channelURL(c)}
 	}
 	return g
 }
@@ -364,8 +375,8 @@ func (g *Generator) bid(n int64, r *rng, at time.Time) Bid {
 		i := r.intn(len(hotChannels))
 		b.Channel, b.URL = hotChannels[i], g.hotURLs[i]
 	} else {
-		c := r.intn(numChannels)
-		b.Channel, b.URL = "channel-"+strconv.Itoa(c), g.channelURL(c)
+		c := &g.channels[r.intn(numChannels)]
+		b.Channel, b.URL = c.name, c.url
 	}
 	b.Extra = r.extra(32, AvgBidBytes)
 	return b
@@ -443,7 +454,12 @@ func (r *rng) exact(n int) string {
 			b[i] = 'a' + c%26
 		}
 	}
-	return string(b)
+	if n == 0 {
+		return ""
+	}
+	// b is not written again: the string can have its bytes, which saves
+	// the generator an allocation and a copy per string.
+	return unsafe.String(&b[0], n)
 }
 
 // extra pads an event whose fields take size bytes towards avg bytes: a
