@@ -29,6 +29,9 @@ type CreateStream struct {
 	Name        string
 	Columns     []ColumnDef
 	Description string
+	// Lowered names the pump whose query Parse turned into this stream
+	// and others (hopjoin.go), or is "" for a stream the program creates.
+	Lowered string
 }
 
 // ColumnDef is a column of a stream or a parameter of a function. NOT NULL
@@ -49,6 +52,9 @@ type CreatePump struct {
 	Columns   []string // nil when the INSERT names no columns
 	Expedited bool
 	Query     *Query
+	// Lowered names the pump whose query Parse turned into this pump and
+	// others (hopjoin.go), or is "" for a pump the program creates.
+	Lowered string
 
 	// hop is the HOP window join of several slides of Query, which Parse
 	// turns into a pump per shift and a pump that merges them (hopjoin.go).

@@ -121,8 +121,8 @@ func hopStatements(before []Statement, st *CreatePump) ([]Statement, error) {
 			}
 		}
 		out = append(out, &CreateStream{Pos: st.Pos, OrReplace: st.OrReplace, Name: name, Columns: cols,
-			Description: "pump " + st.Name + "'s HOP window join, windows shifted by " + shift.String()})
-		joins = append(joins, &CreatePump{Pos: st.Pos, OrReplace: st.OrReplace, Name: name, Target: name, Query: q})
+			Description: "pump " + st.Name + "'s HOP window join, windows shifted by " + shift.String(), Lowered: st.Name})
+		joins = append(joins, &CreatePump{Pos: st.Pos, OrReplace: st.OrReplace, Name: name, Target: name, Query: q, Lowered: st.Name})
 		names = append(names, name)
 	}
 	merge, err := hopMerge(st, cols, names)
