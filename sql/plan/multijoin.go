@@ -24,11 +24,12 @@ import (
 // names and a.ROWTIME over all of them; a step's condition may use any
 // side joined so far and the new one.
 //
-// A step after the first joins a reference table only. A stream there
-// would make the rows joined so far one input of a join.StreamJoin,
-// whose inputs are named streams (JoinPump): such a query is rejected
-// with the way to write it — the first two streams joined in a pump of
-// their own, or the streams before the tables.
+// Within one pump, a step after the first joins a reference table only:
+// a stream there would make the rows joined so far one input of a
+// join.StreamJoin, whose inputs are named streams (JoinPump). A chain
+// with such a step is lowered into several pumps instead, each stream
+// after the first step joining the stream the pump before it fills
+// (streamchain.go).
 
 // joinChain lists the steps of from, a left-deep chain of joins: the
 // innermost (the join of the first two inputs) first.
@@ -46,31 +47,38 @@ func joinChain(from *sqlparser.JoinTableExpr) []*sqlparser.JoinTableExpr {
 
 // planJoin plans the join of from at the head of s, and sets sc to the
 // joined rows' scope. cond is the condition of from's last step when it
-// has no ON (the WHERE of "FROM a, b").
+// has no ON (the WHERE of "FROM a, b"). A chain that joins a stream after
+// its first step is lowered into a join pump per such stream
+// (streamchain.go).
 func (p *planner) planJoin(q *dialect.Query, sel *sqlparser.Select, from *sqlparser.JoinTableExpr, cond sqlparser.Expr, s *selected, sc *scope) error {
 	steps := joinChain(from)
-	if len(steps) == 1 {
-		return p.planJoinPair(q, sel, from, cond, s, sc) // join.go
-	}
-	if err := p.planJoinPair(q, sel, steps[0], nil, s, sc); err != nil {
-		return err
-	}
 	block := q.Blocks[sel]
 	if block == nil {
 		block = &dialect.Block{}
 	}
-	streams := 0
-	for k := range sc.join.sides {
-		if sc.join.sides[k].rowtime >= 0 {
-			streams++
-		}
+	if cuts := p.streamSteps(steps); len(cuts) > 0 {
+		return p.lowerChain(q, sel, block, steps, cuts, cond, s, sc) // streamchain.go
+	}
+	return p.planChain(q, sel, block, steps, cond, s, sc)
+}
+
+// planChain plans steps, a chain whose inputs after the first two are
+// reference tables: the first step a join of two inputs, each further
+// one a join.RefJoin. cond is the last step's condition when it has no
+// ON.
+func (p *planner) planChain(q *dialect.Query, sel *sqlparser.Select, block *dialect.Block, steps []*sqlparser.JoinTableExpr, cond sqlparser.Expr, s *selected, sc *scope) error {
+	if len(steps) == 1 {
+		return p.planJoinPair(q, sel, steps[0], cond, s, sc) // join.go
+	}
+	if err := p.planJoinPair(q, sel, steps[0], nil, s, sc); err != nil {
+		return err
 	}
 	for i, st := range steps[1:] {
 		var c sqlparser.Expr
 		if i == len(steps)-2 {
 			c = cond
 		}
-		if err := p.planTableStep(q, block, st, c, streams, s, sc); err != nil {
+		if err := p.planTableStep(q, block, st, c, s, sc); err != nil {
 			return err
 		}
 	}
@@ -78,9 +86,9 @@ func (p *planner) planJoin(q *dialect.Query, sel *sqlparser.Select, from *sqlpar
 }
 
 // planTableStep plans one step of a chain after the first: the rows
-// joined so far (sc, which streams stream sides) joined with a
-// reference table. It adds the join.RefJoin to s and extends sc.
-func (p *planner) planTableStep(q *dialect.Query, block *dialect.Block, st *sqlparser.JoinTableExpr, cond sqlparser.Expr, streams int, s *selected, sc *scope) error {
+// joined so far (sc) joined with a reference table. It adds the
+// join.RefJoin to s and extends sc.
+func (p *planner) planTableStep(q *dialect.Query, block *dialect.Block, st *sqlparser.JoinTableExpr, cond sqlparser.Expr, s *selected, sc *scope) error {
 	pos := func(n sqlparser.SQLNode) dialect.Pos {
 		if ps, ok := q.Locate(n); ok {
 			return ps
@@ -92,13 +100,8 @@ func (p *planner) planTableStep(q *dialect.Query, block *dialect.Block, st *sqlp
 	if err != nil {
 		return err
 	}
-	if right.stream != nil {
-		if streams >= 2 {
-			return p.errAt(pos(right.node), "a query joins two streams at most, and %s would be a third: join the first two streams in a pump of their own, and its output stream with %s in this one",
-				quoteName(right.name), quoteName(right.name))
-		}
-		return p.errAt(pos(right.node), "stream %s is joined after a reference table: join the streams first and the tables after them, FROM a JOIN b OVER (...) ON ... JOIN table ON ...",
-			quoteName(right.name))
+	if right.stream != nil { // streamSteps cuts the chain before every stream
+		return p.errAt(pos(right.node), "stream %s cannot be joined at this step of the chain", quoteName(right.name))
 	}
 	kind, err := p.joinKind(st, pos(right.node))
 	if err != nil {

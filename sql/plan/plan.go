@@ -147,6 +147,9 @@ type planner struct {
 	pumps   map[string]bool
 	// userAggs are the user aggregates by upper-case name (aggfunc.go).
 	userAggs map[string]*userAgg
+	// chains are the streams and pumps generated for pumps' joins of
+	// several streams and HOP window joins (streamchain.go).
+	chains chainState
 }
 
 // Plan plans prog over the given input streams.
@@ -156,7 +159,8 @@ func Plan(prog *dialect.Program, inputs []Input, opts Options) (*Application, er
 	} else {
 		opts.Functions = opts.Functions.Clone() // CREATE FUNCTION adds to it
 	}
-	p := &planner{prog: prog, opts: opts, streams: map[string]*Stream{}, app: &Application{}, pumps: map[string]bool{}}
+	p := &planner{prog: prog, opts: opts, streams: map[string]*Stream{}, app: &Application{}, pumps: map[string]bool{},
+		chains: chainState{lowered: map[string][]string{}, pending: map[string][]string{}}}
 	if err := p.registerAggregates(); err != nil {
 		return nil, err
 	}
@@ -175,8 +179,10 @@ func Plan(prog *dialect.Program, inputs []Input, opts Options) (*Application, er
 		switch s := st.(type) {
 		case *dialect.CreateStream:
 			err = p.createStream(s)
+			p.chains.note(s.Lowered, s.Name)
 		case *dialect.CreatePump:
 			err = p.createPump(s)
+			p.chains.note(s.Lowered, s.Name)
 		case *dialect.SelectStatement:
 			var pump *Pump
 			pump, err = p.planPump("SELECT", s.Query, nil, nil)
@@ -248,7 +254,9 @@ func (p *planner) createPump(s *dialect.CreatePump) error {
 	if target.Input {
 		return p.errAt(s.Pos, "pump %s cannot insert into the input stream %s", quoteName(s.Name), quoteName(s.Target))
 	}
+	p.chains.pump, p.chains.made = s.Name, nil
 	pump, err := p.planPump(s.Name, s.Query, target, s.Columns)
+	p.chains.pump = ""
 	if err != nil {
 		return err
 	}
@@ -261,7 +269,7 @@ func (p *planner) createPump(s *dialect.CreatePump) error {
 		}
 	}
 	p.app.Pumps = append(p.app.Pumps, pump)
-	return nil
+	return p.replaceLowered(s) // streamchain.go
 }
 
 // quoteName writes an identifier as the user would (dialect.QuoteName).

@@ -65,15 +65,23 @@ func (p *planner) planSelect(q *dialect.Query, sel *sqlparser.Select) (*selected
 		}
 		return q.Pos
 	}
-	if len(sel.From) > 2 {
-		return nil, p.errAt(qpos(sel.From[2]), "FROM lists two inputs at most (FROM a, b WHERE ...); chain more with JOIN ... ON, each input after the first two a reference table: FROM a JOIN b ON ... JOIN t ON ... (docs/sql.md, Joins)")
-	}
 	s := &selected{}
 	sc := &scope{}
 	where := sel.Where
 	fromItem := sel.From[0]
-	if len(sel.From) == 2 { // FROM a, b WHERE cond: an inner join on cond (join.go)
+	var cond sqlparser.Expr // a join's last condition, when its step has no ON
+	switch {
+	case len(sel.From) > 2: // FROM a, b, c WHERE ...: a chain, the WHERE split among its steps (streamchain.go)
+		chain, err := p.commaChain(q, sel)
+		if err != nil {
+			return nil, err
+		}
+		fromItem, where = chain, nil
+	case len(sel.From) == 2: // FROM a, b WHERE cond: an inner join on cond (join.go)
 		fromItem, where = &sqlparser.JoinTableExpr{LeftExpr: sel.From[0], Join: ",", RightExpr: sel.From[1]}, nil
+		if sel.Where != nil {
+			cond = sel.Where.Expr
+		}
 	}
 	switch from := fromItem.(type) {
 	case *sqlparser.AliasedTableExpr:
@@ -119,10 +127,6 @@ func (p *planner) planSelect(q *dialect.Query, sel *sqlparser.Select) (*selected
 			sc.qualifiers = []string{a}
 		}
 	case *sqlparser.JoinTableExpr:
-		var cond sqlparser.Expr
-		if where == nil && sel.Where != nil {
-			cond = sel.Where.Expr
-		}
 		if err := p.planJoin(q, sel, from, cond, s, sc); err != nil { // join.go
 			return nil, err
 		}
