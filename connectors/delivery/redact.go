@@ -5,14 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
 
 // Secrets in configurations. A sink's Config (and an application's input
 // source config, or a reference table's DSN) may carry secrets: a webhook's
-// signing secret and Authorization header, passwords of PostgreSQL, Redis,
-// RabbitMQ, NATS or MQTT, S3 secret keys. Everything that shows a
+// signing secret, Authorization header and URL, passwords of PostgreSQL,
+// Redis, RabbitMQ, NATS or MQTT, S3 keys. Everything that shows a
 // configuration back to a user (REST, the Firehose API, the CLI through
 // REST) shows Redacted copies, with Mask in place of each secret; the
 // stored definition keeps the values. An update that sends the mask back,
@@ -21,31 +22,142 @@ import (
 // A secret is:
 //
 //	a field whose name holds password, passwd, secret, token, apikey,
-//	privatekey, passphrase or credential (any case, '-' and '_' ignored);
+//	accesskey, privatekey, passphrase or credential (any case, '-' and '_'
+//	ignored): S3's accessKey is masked with its secretKey;
 //	a value in a "headers" object whose header name holds auth, token,
 //	secret, key, cookie, password, signature or session;
-//	the password of a URL (scheme://user:password@host, redis://:pw@host);
-//	password=… in a key=value DSN, and password, token, secret or key
-//	query parameters of a URL.
+//	in any string:
+//	  the password of a URL (scheme://user:password@host, redis://:pw@host);
+//	  password=… in a key=value DSN;
+//	  a secret query parameter of a URL (secretQueryParam: ?token=…,
+//	  ?key=…, ?sig=…, ?access_token=…, ?password=…, …);
+//	  the path segments of a webhook URL that follow its marker segment
+//	  (webhookPathSecrets: hooks.slack.com/services/T…/B…/…,
+//	  discord.com/api/webhooks/…/…, …/hooks/…, …/webhook/…).
+//
+// Secrets in strings are found by secretFinders, each a list of spans;
+// RestoreString puts a stored string's secrets back, span by span in
+// order, where an update gives the mask.
 
 // Mask is what is shown in place of a secret.
 const Mask = "****"
 
 var (
-	secretFieldWords  = []string{"password", "passwd", "secret", "token", "apikey", "privatekey", "passphrase", "credential"}
+	secretFieldWords  = []string{"password", "passwd", "secret", "token", "apikey", "accesskey", "privatekey", "passphrase", "credential"}
 	secretHeaderWords = []string{"auth", "token", "secret", "key", "cookie", "password", "signature", "session"}
 
-	// Each of these finds a secret in a string: group 1 is what precedes
-	// it, group 2 the secret, group 3 what follows it.
+	// Each of these finds a secret in a string as its group 2 (group 1
+	// is what precedes it).
 	//
 	// urlPasswordRE: the password of a URL's userinfo.
-	urlPasswordRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@,]*:)([^\s@/,]*)(@)`)
+	urlPasswordRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@,]*:)([^\s@/,]*)@`)
 	// dsnPasswordRE: password=… in a key=value DSN (quoted or not).
-	dsnPasswordRE = regexp.MustCompile(`(?i)((?:^|\s)(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.|'')*'|[^\s']+)()`)
-	// queryPasswordRE: secret query parameters of a URL.
-	queryPasswordRE = regexp.MustCompile(`(?i)([?&](?:ssl)?(?:password|passwd|token|secret|api[_-]?key|access[_-]?token|auth)=)([^&\s#]*)()`)
-	stringSecretREs = []*regexp.Regexp{urlPasswordRE, dsnPasswordRE, queryPasswordRE}
+	dsnPasswordRE = regexp.MustCompile(`(?i)((?:^|\s)(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.|'')*'|[^\s']+)`)
+	// queryParamRE: a query parameter of a URL, name = group 1 and value
+	// = group 2 (secretQueryParam says which are secrets).
+	queryParamRE = regexp.MustCompile(`[?&]([^=&#\s"'<>]+)=([^&\s#"'<>]*)`)
+	// urlPathRE: a URL with a path: group 1 its host (with any userinfo
+	// and port), group 2 its path.
+	urlPathRE = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://([^\s/?#"'<>,]+)(/[^\s?#"'<>,]*)`)
+
+	// secretQueryWords: a query parameter whose name (lower case, '-' and
+	// '_' ignored) holds one of these is a secret; secretQueryNames: one
+	// whose name is one of these.
+	secretQueryWords = []string{"password", "passwd", "secret", "token", "apikey", "accesskey", "privatekey", "signature", "credential"}
+	secretQueryNames = []string{"key", "sig", "auth", "pwd", "code"}
+
+	// webhookMarkers are path segments (any case) after which a webhook
+	// URL's path is its secret; slackMarker is one only on a "hooks." host
+	// (hooks.slack.com/services/T…/B…/secret).
+	webhookMarkers = []string{"hooks", "webhooks", "webhook", "webhookb2", "incomingwebhook"}
+	slackMarker    = "services"
+
+	secretFinders = []secretFinder{regexGroup2(urlPasswordRE), regexGroup2(dsnPasswordRE), queryParamSecrets, webhookPathSecrets}
 )
+
+// A secretFinder returns the spans [start, end) of the secrets in s, in
+// the order they occur.
+type secretFinder func(s string) [][2]int
+
+// regexGroup2 finds the secrets of re, each its group 2.
+func regexGroup2(re *regexp.Regexp) secretFinder {
+	return func(s string) [][2]int {
+		var spans [][2]int
+		for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
+			spans = append(spans, [2]int{m[4], m[5]})
+		}
+		return spans
+	}
+}
+
+// queryParamSecrets finds the values of secret query parameters.
+func queryParamSecrets(s string) [][2]int {
+	var spans [][2]int
+	for _, m := range queryParamRE.FindAllStringSubmatchIndex(s, -1) {
+		if secretQueryParam(s[m[2]:m[3]]) && m[5] > m[4] {
+			spans = append(spans, [2]int{m[4], m[5]})
+		}
+	}
+	return spans
+}
+
+// secretQueryParam reports whether a URL query parameter of this name
+// holds a secret: token, access_token, key, api-key, sig, signature,
+// X-Amz-Signature, X-Amz-Credential, password, client_secret, code, ….
+func secretQueryParam(name string) bool {
+	n := normalizedName(name)
+	return containsAny(n, secretQueryWords) || slices.Contains(secretQueryNames, n)
+}
+
+// webhookPathSecrets finds the path segments of webhook URLs that follow
+// the first marker segment (see webhookMarkers), each a secret of its
+// own; empty segments and markers themselves are not secrets.
+func webhookPathSecrets(s string) [][2]int {
+	var spans [][2]int
+	for _, m := range urlPathRE.FindAllStringSubmatchIndex(s, -1) {
+		host := s[m[2]:m[3]]
+		if i := strings.LastIndexByte(host, '@'); i >= 0 {
+			host = host[i+1:]
+		}
+		slack := strings.HasPrefix(strings.ToLower(host), "hooks.")
+		secret := false
+		start := m[4] + 1 // after the path's leading '/'
+		for start <= m[5] {
+			end := strings.IndexByte(s[start:m[5]], '/')
+			if end < 0 {
+				end = m[5]
+			} else {
+				end += start
+			}
+			seg := strings.ToLower(s[start:end])
+			switch {
+			case slices.Contains(webhookMarkers, seg) || slack && seg == slackMarker:
+				secret = true
+			case secret && seg != "":
+				spans = append(spans, [2]int{start, end})
+			}
+			start = end + 1
+		}
+	}
+	return spans
+}
+
+// replaceSpans returns s with the text of each span (in order, not
+// overlapping) replaced by repl(k, text) for the span's index k.
+func replaceSpans(s string, spans [][2]int, repl func(k int, text string) string) string {
+	if len(spans) == 0 {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for k, sp := range spans {
+		b.WriteString(s[last:sp[0]])
+		b.WriteString(repl(k, s[sp[0]:sp[1]]))
+		last = sp[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
 
 func normalizedName(name string) string {
 	return strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(name))
@@ -66,39 +178,45 @@ func IsSecretField(name string) bool { return containsAny(normalizedName(name), 
 
 func isSecretHeader(name string) bool { return containsAny(normalizedName(name), secretHeaderWords) }
 
-// RedactString masks the passwords of URLs and DSNs in s (and nothing
-// else): postgres://app:pw@db/x becomes postgres://app:****@db/x.
+// RedactString masks the secrets of URLs and DSNs in s (and nothing
+// else): postgres://app:pw@db/x becomes postgres://app:****@db/x,
+// https://h/x?token=t https://h/x?token=****, and
+// https://hooks.slack.com/services/T1/B2/s3 becomes
+// https://hooks.slack.com/services/****/****/****.
 func RedactString(s string) string {
-	for _, re := range stringSecretREs {
-		s = re.ReplaceAllString(s, "${1}"+Mask+"${3}")
+	for _, find := range secretFinders {
+		s = replaceSpans(s, find(s), func(int, string) string { return Mask })
 	}
 	return s
 }
 
-// RestoreString gives the masked passwords of upd (as RedactString masks
+// RestoreString gives the masked secrets of upd (as RedactString masks
 // them) the values they have in old, in order: describe's
-// postgres://app:****@db/x sent back keeps the stored password. It fails
-// when upd has a mask old has no value for.
+// postgres://app:****@db/x sent back keeps the stored password, and a
+// webhook URL shown as https://hooks.slack.com/services/****/****/****
+// sent back keeps the stored one. It fails when upd has a mask old has no
+// value for.
 func RestoreString(old, upd string) (string, error) {
 	if !strings.Contains(upd, Mask) {
 		return upd, nil
 	}
 	var err error
-	for _, re := range stringSecretREs {
-		values := re.FindAllStringSubmatch(old, -1)
-		i := 0
-		upd = re.ReplaceAllStringFunc(upd, func(m string) string {
-			sub := re.FindStringSubmatch(m)
-			k := i
-			i++
-			if sub[2] != Mask {
-				return m
+	for _, find := range secretFinders {
+		var values []string
+		for _, sp := range find(old) {
+			values = append(values, old[sp[0]:sp[1]])
+		}
+		upd = replaceSpans(upd, find(upd), func(k int, text string) string {
+			switch {
+			case text != Mask:
+				return text
+			case k >= len(values):
+				if err == nil {
+					err = fmt.Errorf("%q holds the mask %s that describe shows in place of a secret, and there is no stored secret to keep; give the value", RedactString(upd), Mask)
+				}
+				return text
 			}
-			if k >= len(values) {
-				err = fmt.Errorf("%q holds the mask %s that describe shows in place of a password, and there is no stored password to keep; give the password", RedactString(upd), Mask)
-				return m
-			}
-			return sub[1] + values[k][2] + sub[3]
+			return values[k]
 		})
 	}
 	return upd, err
@@ -113,10 +231,10 @@ func RedactConfig(config json.RawMessage) json.RawMessage {
 	}
 	v, err := decodeConfig(config)
 	if err != nil {
-		b, _ := json.Marshal(RedactString(string(config)))
+		b, _ := marshalConfig(RedactString(string(config)))
 		return b
 	}
-	out, err := json.Marshal(redactValue(v, false))
+	out, err := marshalConfig(redactValue(v, false))
 	if err != nil {
 		return json.RawMessage(`"` + Mask + `"`)
 	}
@@ -203,7 +321,19 @@ func RestoreConfig(old, upd json.RawMessage) (json.RawMessage, error) {
 	if !changed {
 		return upd, nil
 	}
-	return json.Marshal(restored)
+	return marshalConfig(restored)
+}
+
+// marshalConfig encodes a configuration as it was given: a URL's '&'
+// stays '&' rather than \u0026.
+func marshalConfig(v any) (json.RawMessage, error) {
+	var b bytes.Buffer
+	e := json.NewEncoder(&b)
+	e.SetEscapeHTML(false)
+	if err := e.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 func restoreValue(old, upd any, at string, headers bool, changed *bool) (any, error) {

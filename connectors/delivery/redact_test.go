@@ -28,6 +28,34 @@ func TestRedactStringMasksPasswordsOfURLsAndDSNs(t *testing.T) {
 	}
 }
 
+func TestRedactStringMasksSecretsInWebhookPathsAndQueryStrings(t *testing.T) {
+	tests := []struct{ in, want string }{
+		// Slack: the workspace, the channel and the token after /services/.
+		{"https://hooks.slack.com/services/T000/B000/XXXXXXXX", "https://hooks.slack.com/services/****/****/****"},
+		{"https://discord.com/api/webhooks/1234567890/AbC-dEf_gh", "https://discord.com/api/webhooks/****/****"},
+		{"https://chat.example.com/hooks/xj3k9q1/", "https://chat.example.com/hooks/****/"},
+		{"https://n8n.example.com/Webhook/0b1c2d3e?x=1", "https://n8n.example.com/Webhook/****?x=1"},
+		{"https://acme.webhook.office.com/webhookb2/g@t/IncomingWebhook/abc123/u1", "https://acme.webhook.office.com/webhookb2/****/IncomingWebhook/****/****"},
+		{`Post "https://hooks.slack.com/services/T1/B2/s3": dial tcp: refused`, `Post "https://hooks.slack.com/services/****/****/****": dial tcp: refused`},
+		// Query parameters that carry a token, a key or a signature.
+		{"https://h.example.com/x?key=k1&token=t1&sig=s1&access_token=a1&n=1", "https://h.example.com/x?key=****&token=****&sig=****&access_token=****&n=1"},
+		{"https://b.s3.amazonaws.com/o?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=ff&X-Amz-Expires=60", "https://b.s3.amazonaws.com/o?X-Amz-Credential=****&X-Amz-Signature=****&X-Amz-Expires=60"},
+		{"https://f.azurewebsites.net/api/ingest?code=c0de&api-key=k2&client_secret=cs", "https://f.azurewebsites.net/api/ingest?code=****&api-key=****&client_secret=****"},
+		// Not secrets: no marker segment, "services" on a host that is not
+		// a hooks host, parameters that only contain "key", a marker with
+		// nothing after it, an empty value.
+		{"https://api.example.com/services/orders?keyspace=k&sortkey=s", "https://api.example.com/services/orders?keyspace=k&sortkey=s"},
+		{"https://hooks.example.com/ingest", "https://hooks.example.com/ingest"},
+		{"http://127.0.0.1:8080/hooks", "http://127.0.0.1:8080/hooks"},
+		{"https://h.example.com/x?token=&a=1", "https://h.example.com/x?token=&a=1"},
+	}
+	for _, tt := range tests {
+		if got := RedactString(tt.in); got != tt.want {
+			t.Errorf("RedactString(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 func TestRedactConfigMasksEverySecretOfEverySink(t *testing.T) {
 	tests := []struct {
 		name, config string
@@ -41,7 +69,13 @@ func TestRedactConfigMasksEverySecretOfEverySink(t *testing.T) {
 		{"rabbitmq URL", `{"url":"amqp://u:rabbitpass@h/","exchange":"x","routingKey":"{K}"}`, []string{"rabbitpass"}, []string{"amqp://u:****@h/"}},
 		{"nats URL", `{"url":"nats://u:natspass@h:4222","subject":"s"}`, []string{"natspass"}, nil},
 		{"mqtt password", `{"broker":"tcp://h:1883","username":"u","password":"mqttpass"}`, []string{"mqttpass"}, []string{`"u"`}},
-		{"s3 secret key", `{"endpoint":"http://h:9000","accessKey":"AK","secretKey":"s3secret"}`, []string{"s3secret"}, []string{"AK"}},
+		{"s3 access key and secret key", `{"endpoint":"http://h:9000","accessKey":"AKIAEXAMPLE","secretKey":"s3secret","bucketPrefix":"kda-"}`,
+			[]string{"AKIAEXAMPLE", "s3secret"}, []string{"http://h:9000", "kda-"}},
+		{"aws-style access key id", `{"aws_access_key_id":"AKIAEXAMPLE","AccessKeyId":"AKIAOTHER","region":"eu-west-1"}`,
+			[]string{"AKIAEXAMPLE", "AKIAOTHER"}, []string{"eu-west-1"}},
+		{"slack webhook URL", `{"url":"https://hooks.slack.com/services/T000/B000/XXXXXXXX","timeout":"5s"}`,
+			[]string{"T000", "B000", "XXXXXXXX"}, []string{"https://hooks.slack.com/services/****/****/****"}},
+		{"webhook URL with a token parameter", `{"url":"https://h.example.com/in?sig=abc&v=2"}`, []string{"abc"}, []string{"https://h.example.com/in?sig=****&v=2"}},
 		{"a nested token", `{"auth":{"token":"tkn","user":"u"},"list":[{"password":"p1"}]}`, []string{"tkn", "p1"}, nil},
 	}
 	for _, tt := range tests {
@@ -134,6 +168,93 @@ func TestDescribeMasksSecretsAndAnUpdateThatEchoesTheMaskKeepsThem(t *testing.T)
 	if _, err := f.m.Create(Definition{DeliveryStreamName: "copy", SinkDestination: &SinkDestination{Type: "fake", Config: json.RawMessage(masked)}}); err == nil ||
 		!strings.Contains(err.Error(), "no stored secret") {
 		t.Errorf("a new delivery stream made from a masked description: %v", err)
+	}
+}
+
+func TestRestoreStringPutsBackEachMaskedSecretInOrder(t *testing.T) {
+	const slack = "https://hooks.slack.com/services/T000/B000/XXXXXXXX"
+	tests := []struct {
+		name, old, upd, want, err string
+	}{
+		{"the masked webhook URL echoed", slack, RedactString(slack), slack, ""},
+		{"a masked URL with a query token", "https://h/x/hooks/abc?token=t1&a=1", "https://h/x/hooks/****?token=****&a=2", "https://h/x/hooks/abc?token=t1&a=2", ""},
+		{"a new path segment given, the others masked", slack, "https://hooks.slack.com/services/****/B999/****", "https://hooks.slack.com/services/T000/B999/XXXXXXXX", ""},
+		{"a new webhook URL replaces the old one", slack, "https://hooks.slack.com/services/T1/B1/new", "https://hooks.slack.com/services/T1/B1/new", ""},
+		{"passwords and path secrets together", "amqp://u:pw@h/ https://h/hooks/k", "amqp://u:****@h/ https://h/hooks/****", "amqp://u:pw@h/ https://h/hooks/k", ""},
+		{"a masked segment the stored URL lacks", "https://h/hooks/a", "https://h/hooks/****/****", "", "no stored secret"},
+		{"a masked webhook URL with nothing stored", "", RedactString(slack), "", "no stored secret"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := RestoreString(tt.old, tt.upd)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("RestoreString(%q, %q) = %q, %v; want an error with %q", tt.old, tt.upd, got, err, tt.err)
+				}
+				if strings.Contains(err.Error(), "XXXXXXXX") {
+					t.Errorf("the error shows the secret: %v", err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("RestoreString(%q, %q) = %q, %v; want %q", tt.old, tt.upd, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestAnUpdateEchoingAMaskedWebhookURLAndS3KeysKeepsTheStoredOnes(t *testing.T) {
+	f := newFixture(t)
+	if err := f.reg.Register(Connector{Kind: "fake", OpenSink: func(context.Context, json.RawMessage) (RecordSink, error) {
+		return &fakeSink{}, nil
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	const hook = "https://hooks.slack.com/services/T000/B000/XXXXXXXX"
+	config := `{"url":"` + hook + `?sig=s1","accessKey":"AKIAEXAMPLE","secretKey":"s3secret","timeout":"1s"}`
+	f.create(Definition{DeliveryStreamName: "s", SinkDestination: &SinkDestination{Type: "fake", Config: json.RawMessage(config)}})
+	d, err := f.m.Describe("s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := string(d.Redacted().Definition.SinkDestination.Config)
+	for _, s := range []string{"T000", "B000", "XXXXXXXX", "s1", "AKIAEXAMPLE", "s3secret"} {
+		if strings.Contains(shown, s) {
+			t.Errorf("Redacted shows %q: %s", s, shown)
+		}
+	}
+	want := `{"accessKey":"****","secretKey":"****","timeout":"1s","url":"https://hooks.slack.com/services/****/****/****?sig=****"}`
+	if shown != want {
+		t.Errorf("shown %s, want %s", shown, want)
+	}
+
+	// The described config sent back, the timeout changed, keeps all.
+	echoed := d.Redacted().Definition
+	echoed.SinkDestination.Config = json.RawMessage(strings.Replace(shown, `"1s"`, `"2s"`, 1))
+	if _, err := f.m.Replace(echoed, "1"); err != nil {
+		t.Fatal(err)
+	}
+	stored := map[string]any{"url": hook + "?sig=s1", "accessKey": "AKIAEXAMPLE", "secretKey": "s3secret", "timeout": "2s"}
+	f.checkStoredConfig("s", stored)
+
+	// An access key left out keeps its value, like the secret key; a new
+	// access key is taken.
+	if _, err := f.m.UpdateDestination(UpdateInput{DeliveryStreamName: "s", CurrentDeliveryStreamVersionId: "2",
+		SinkDestinationUpdate: &SinkDestination{Config: json.RawMessage(`{"url":"https://hooks.slack.com/services/****/****/****?sig=****","timeout":"3s"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	stored["timeout"] = "3s"
+	f.checkStoredConfig("s", stored)
+	if _, err := f.m.UpdateDestination(UpdateInput{DeliveryStreamName: "s", CurrentDeliveryStreamVersionId: "3",
+		SinkDestinationUpdate: &SinkDestination{Config: json.RawMessage(`{"url":"https://hooks.slack.com/services/T000/B000/NEWTOKEN","accessKey":"AKIANEW","timeout":"3s"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	f.checkStoredConfig("s", map[string]any{"url": "https://hooks.slack.com/services/T000/B000/NEWTOKEN", "accessKey": "AKIANEW", "secretKey": "s3secret", "timeout": "3s"})
+
+	// A masked webhook URL with no stored one behind it is refused.
+	if _, err := f.m.Create(Definition{DeliveryStreamName: "copy", SinkDestination: &SinkDestination{Type: "fake", Config: json.RawMessage(`{"url":"https://hooks.slack.com/services/****/****/****"}`)}}); err == nil ||
+		!strings.Contains(err.Error(), "SinkDestination.Config.url") || !strings.Contains(err.Error(), "no stored secret") {
+		t.Errorf("a new delivery stream with a masked webhook URL: %v", err)
 	}
 }
 

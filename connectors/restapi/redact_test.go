@@ -126,3 +126,49 @@ func TestAppRoutesMaskSecretsAndAPutOfTheMaskKeepsThem(t *testing.T) {
 		t.Errorf("the delivery stream: %v %s", err, ds.Definition.SinkDestination.Config)
 	}
 }
+
+func TestAppRoutesMaskWebhookURLsAndS3AccessKeysAndAPutOfTheMaskKeepsThem(t *testing.T) {
+	a, dm := secretsAPI(t)
+	a.must(t, "POST", "/v1/streams", `{"name":"in","shards":1}`, 201, nil)
+	const config = `{"url":"https://hooks.slack.com/services/T000/B000/XXXXXXXX","backup":"https://h.example.com/in?key=k1&n=1","accessKey":"AKIAEXAMPLE","secretKey":"s3secret"}`
+	body := appDef(countsSQL, `{"name":"OUT_S","deliveryStream":{"DeliveryStreamName":"counts-hook","SinkDestination":{"Type":"fake","Config":`+config+`}}}`)
+	shown := a.must(t, "POST", "/v1/apps", body, 201, nil)
+	hidden := []string{"T000", "B000", "XXXXXXXX", "k1", "AKIAEXAMPLE", "s3secret"}
+	for what, got := range map[string]string{
+		"POST /v1/apps":                  shown,
+		"GET /v1/apps/counts":            a.must(t, "GET", "/v1/apps/counts", "", 200, nil),
+		"GET /v1/deliveries/counts-hook": a.must(t, "GET", "/v1/deliveries/counts-hook", "", 200, nil),
+	} {
+		for _, s := range hidden {
+			if strings.Contains(got, s) {
+				t.Errorf("%s shows the secret %q: %s", what, s, got)
+			}
+		}
+		if !strings.Contains(got, "https://hooks.slack.com/services/****/****/****") || !strings.Contains(got, "?key=****") {
+			t.Errorf("%s does not show the masked URLs: %s", what, got)
+		}
+	}
+
+	var d kdaapp.Description
+	a.must(t, "GET", "/v1/apps/counts", "", 200, &d)
+	d.Definition.CheckpointInterval = kdaapp.Duration{Duration: time.Second}
+	put, _ := json.Marshal(d.Definition)
+	a.must(t, "PUT", "/v1/apps/counts", string(put), 200, nil)
+	ds, err := dm.Describe("counts-hook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want map[string]any
+	if err := json.Unmarshal(ds.Definition.SinkDestination.Config, &got); err != nil {
+		t.Fatal(err)
+	}
+	_ = json.Unmarshal([]byte(config), &want)
+	if g, w := mustJSON(got), mustJSON(want); g != w {
+		t.Errorf("stored config after the PUT of the described app %s, want %s", g, w)
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
