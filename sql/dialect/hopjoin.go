@@ -37,6 +37,12 @@ import (
 // one as OUT_OF_ORDER. UNION ALL holds each row until every join has got
 // past its ROWTIME. The copies are rewritten from the tokens, not cloned
 // from the AST, so every node keeps its position for the planner's errors.
+//
+// The streams and pumps of the shifts carry the pump's name (Lowered), so
+// that the planner drops them when a later CREATE OR REPLACE PUMP P does
+// not make them again (sql/plan/streamchain.go, which lowers joins of
+// three streams or more the same way, into pumps P$Jk, but in the
+// planner: it needs the inputs' columns).
 
 // hopCopy says how the rewriter lowers HOP windows of several slides:
 // only in a pump's query (pump), with this copy's shift.

@@ -147,9 +147,13 @@ func (p *planner) joinsStreams(first *sqlparser.JoinTableExpr) bool {
 // and cond, with the rest of sel, say which columns it must carry.
 func (p *planner) chainStream(q *dialect.Query, sel *sqlparser.Select, steps []*sqlparser.JoinTableExpr, from int, cond sqlparser.Expr, s *selected, sc *scope) (*Stream, *scope, error) {
 	name := p.chains.pump + "$J" + strconv.Itoa(len(p.chains.made)+1)
-	if _, ok := p.streams[name]; ok && !p.chains.generated(name) {
-		return nil, nil, p.errAt(q.Pos, "stream %s already exists: kda names the streams between the steps of pump %s's joins so; rename it",
-			quoteName(name), quoteName(p.chains.pump))
+	if _, ok := p.streams[name]; (ok || p.pumps[name]) && !p.chains.generated(name) {
+		what := "stream"
+		if !ok {
+			what = "pump"
+		}
+		return nil, nil, p.errAt(q.Pos, "%s %s already exists: kda names the streams and pumps between the steps of pump %s's joins so; rename it",
+			what, quoteName(name), quoteName(p.chains.pump))
 	}
 	uses := chainUsesOf(q, sel, steps, from, cond)
 	schema := types.Schema{Fields: []types.Field{sc.schema.Fields[0]}}
