@@ -103,6 +103,8 @@ func (p *planner) planSelect(q *dialect.Query, sel *sqlparser.Select) (*selected
 			}
 			if tf, ok := q.TableFunctions[from.As.String()]; ok {
 				sub, err = p.planTableFunction(q, tf, t) // tablefunc.go
+			} else if u := unionOf(t.Select); u != nil {
+				sub, err = p.unionSubquery(q, t, u) // union.go
 			} else {
 				inner, ok := t.Select.(*sqlparser.Select)
 				if !ok {

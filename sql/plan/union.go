@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/xwb1989/sqlparser"
@@ -27,6 +28,20 @@ import (
 //
 // UNION without ALL (it would have to remember every row), EXCEPT,
 // INTERSECT, and ORDER BY or LIMIT after a UNION are refused.
+//
+// A UNION ALL in FROM,
+//
+//	CREATE PUMP P AS INSERT INTO o SELECT STREAM ... FROM
+//	  (SELECT STREAM ... FROM a UNION ALL SELECT STREAM ... FROM b) AS u WHERE ...
+//
+// is lowered, like a join chain (streamchain.go), into a generated
+// stream P$U1 (P$U2, ... for further ones) of the union's columns and the
+// UNION ALL pump P$U1 that fills it, and P reads P$U1 as it would any
+// stream. So the union has the semantics of a top-level one — its rows
+// reach the rest of the query merged in ROWTIME order — and whatever
+// follows it (WHERE, GROUP BY, windows, joins) is planned as over a
+// stream. A bare SELECT has no pump to lower into; it is refused with a
+// positioned error saying to write a pump.
 
 // NewMerge builds the operator that joins the pump's branches (nil for a
 // pump without branches).
@@ -168,4 +183,53 @@ func (p *planner) conform(q *dialect.Query, sel *sqlparser.Select, s *selected, 
 	})
 	s.schema = want
 	return nil
+}
+
+// unionOf returns the UNION a FROM subquery's statement is, through any
+// parentheses, or nil.
+func unionOf(s sqlparser.SelectStatement) *sqlparser.Union {
+	switch n := s.(type) {
+	case *sqlparser.Union:
+		return n
+	case *sqlparser.ParenSelect:
+		return unionOf(n.Select)
+	}
+	return nil
+}
+
+// unionSubquery plans the FROM item sub, the UNION ALL u: a generated
+// stream filled by u's pump, and the rows of that stream.
+func (p *planner) unionSubquery(q *dialect.Query, sub *sqlparser.Subquery, u *sqlparser.Union) (*selected, error) {
+	at := q.Pos
+	if pos, ok := q.Locate(sub); ok {
+		at = pos
+	}
+	if p.chains.pump == "" {
+		return nil, p.errAt(at, "a UNION ALL in FROM runs as a pump of its own, which a bare SELECT does not have: write the query in a pump, CREATE PUMP p AS INSERT INTO s SELECT STREAM ... FROM (... UNION ALL ...) AS u (docs/sql.md, UNION ALL)")
+	}
+	pump, err := p.planUnion(p.chains.pump, q, u, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	// Named once planned: a union in FROM of one of u's SELECTs is made
+	// first and takes the lower number.
+	k := 1
+	prefix := p.chains.pump + "$U"
+	for _, n := range p.chains.made {
+		if strings.HasPrefix(n, prefix) {
+			k++
+		}
+	}
+	name := prefix + strconv.Itoa(k)
+	if _, ok := p.streams[name]; ok && !p.chains.generated(name) {
+		return nil, p.errAt(at, "stream %s already exists: kda names the stream of a UNION ALL in FROM of pump %s so; rename it",
+			quoteName(name), quoteName(p.chains.pump))
+	}
+	pump.Name, pump.Target = name, name
+	for _, b := range pump.Branches {
+		b.Name = name
+	}
+	st := &Stream{Name: name, Schema: pump.Schema}
+	p.addGenerated(st, pump) // streamchain.go
+	return &selected{source: name, schema: st.Schema}, nil
 }
