@@ -54,6 +54,11 @@ type Stream struct {
 	Name   string
 	Schema types.Schema
 	Input  bool
+	// Lowered names the pump whose query kda turned into several pumps
+	// with this stream between them (a join of several streams, P$Jk,
+	// or a HOP window join, P$HOPk), or is "" for a stream the program
+	// creates.
+	Lowered string
 }
 
 // Pump is a planned INSERT ... SELECT: the operators that take Source's
@@ -229,7 +234,7 @@ func (p *planner) createStream(s *dialect.CreateStream) error {
 		seen[c.Name] = true
 		schema.Fields = append(schema.Fields, types.Field{Name: c.Name, Type: c.Type})
 	}
-	st := &Stream{Name: s.Name, Schema: schema}
+	st := &Stream{Name: s.Name, Schema: schema, Lowered: s.Lowered}
 	if _, ok := p.streams[s.Name]; !ok {
 		p.app.Streams = append(p.app.Streams, st)
 	} else {

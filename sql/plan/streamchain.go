@@ -191,7 +191,7 @@ func (p *planner) chainStream(q *dialect.Query, sel *sqlparser.Select, steps []*
 		}
 		js.sides[k] = side
 	}
-	st := &Stream{Name: name, Schema: schema}
+	st := &Stream{Name: name, Schema: schema, Lowered: p.chains.pump}
 	input := sc.schema
 	s.add("Project (the rows joined so far, into "+quoteName(name)+") "+strings.Join(desc, ", "), func() (operators.Operator, error) {
 		return relational.NewProject(relational.ProjectSpec{Input: input, Exprs: exprs, Names: names})
