@@ -221,9 +221,13 @@ func (p *planner) unionSubquery(q *dialect.Query, sub *sqlparser.Subquery, u *sq
 		}
 	}
 	name := prefix + strconv.Itoa(k)
-	if _, ok := p.streams[name]; ok && !p.chains.generated(name) {
-		return nil, p.errAt(at, "stream %s already exists: kda names the stream of a UNION ALL in FROM of pump %s so; rename it",
-			quoteName(name), quoteName(p.chains.pump))
+	if _, ok := p.streams[name]; (ok || p.pumps[name]) && !p.chains.generated(name) {
+		what := "stream"
+		if !ok {
+			what = "pump"
+		}
+		return nil, p.errAt(at, "%s %s already exists: kda names the stream and pump of a UNION ALL in FROM of pump %s so; rename it",
+			what, quoteName(name), quoteName(p.chains.pump))
 	}
 	pump.Name, pump.Target = name, name
 	for _, b := range pump.Branches {
