@@ -88,6 +88,19 @@ CREATE PUMP P AS INSERT INTO O
 				"Reference join INNER SOURCE_SQL_STREAM_001 AS C JOIN CUSTOMERS AS CU with table PRICES AS PL on keys ID = CUSTOMER, PRODUCT = PRODUCT",
 			},
 		},
+		{
+			name: "FROM a, t1, t2 WHERE ...: each conjunct joins at the step of the last input it names, one over a alone at the first",
+			sql: `CREATE STREAM O (id INTEGER, name VARCHAR(16), price INTEGER);
+CREATE PUMP P AS INSERT INTO O
+  SELECT STREAM c.id, cu.name, pl.price
+  FROM SOURCE_SQL_STREAM_001 AS c, CUSTOMERS AS cu, PRICES AS pl
+  WHERE pl.product = c.product AND c.customer = cu.id AND pl.customer = cu.id AND c.qty > 1;`,
+			sources: []string{"SOURCE_SQL_STREAM_001"},
+			explain: []string{
+				"Reference join INNER SOURCE_SQL_STREAM_001 AS C with table CUSTOMERS AS CU on keys CUSTOMER = ID and condition (QTY > 1)",
+				"Reference join INNER SOURCE_SQL_STREAM_001 AS C JOIN CUSTOMERS AS CU with table PRICES AS PL on keys PRODUCT = PRODUCT, ID = CUSTOMER",
+			},
+		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
