@@ -73,13 +73,22 @@ type chainState struct {
 func (p *planner) streamSteps(steps []*sqlparser.JoinTableExpr) []int {
 	var cuts []int
 	for i := 1; i < len(steps); i++ {
-		if at, ok := steps[i].RightExpr.(*sqlparser.AliasedTableExpr); ok {
-			if tn, ok := at.Expr.(sqlparser.TableName); ok && p.streams[tn.Name.String()] != nil {
-				cuts = append(cuts, i)
-			}
+		if p.namesStream(steps[i].RightExpr) {
+			cuts = append(cuts, i)
 		}
 	}
 	return cuts
+}
+
+// namesStream reports whether te is a stream named directly (as
+// joinInput finds it, streams before tables).
+func (p *planner) namesStream(te sqlparser.TableExpr) bool {
+	if at, ok := te.(*sqlparser.AliasedTableExpr); ok {
+		if tn, ok := at.Expr.(sqlparser.TableName); ok {
+			return p.streams[tn.Name.String()] != nil
+		}
+	}
+	return false
 }
 
 // lowerChain plans steps, cut before each stream step (cuts): each part
@@ -93,7 +102,7 @@ func (p *planner) lowerChain(q *dialect.Query, sel *sqlparser.Select, block *dia
 			at = ps
 		}
 		what := "joins a third stream"
-		if !p.joinsStreams(steps[0]) {
+		if !p.namesStream(steps[0].RightExpr) {
 			what = "joins a stream after a reference table"
 		}
 		return p.errAt(at, "this query %s, which kda runs as one join pump per stream: write it in a pump, CREATE PUMP p AS INSERT INTO s SELECT STREAM ... (docs/sql.md, Joins)", what)
@@ -133,12 +142,6 @@ func (p *planner) lowerChain(q *dialect.Query, sel *sqlparser.Select, block *dia
 	s.source, s.ops = cur.source, append(s.ops, cur.ops...)
 	*sc = *cs
 	return nil
-}
-
-// joinsStreams reports whether the first step of a chain joins two
-// streams.
-func (p *planner) joinsStreams(first *sqlparser.JoinTableExpr) bool {
-	return len(p.streamSteps([]*sqlparser.JoinTableExpr{nil, first})) > 0
 }
 
 // chainStream makes the stream the rows joined so far (s, over sc) go
