@@ -235,6 +235,18 @@ CREATE PUMP P AS INSERT INTO W
 				"P$J2": "ROWTIME, A.ID, B.ROWTIME, B.ID, C.ID"},
 		},
 		{
+			name: "COUNT(*) names no column; GROUP BY and WHERE after the last step name theirs",
+			sql: `CREATE STREAM G (n BIGINT, q INTEGER);
+CREATE PUMP P AS INSERT INTO G
+  SELECT STREAM COUNT(*), SUM(c.qty)
+  FROM A AS a JOIN B OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS b ON a.id = b.id
+  JOIN C OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS c ON c.id = a.id
+  WHERE b.price > 1
+  GROUP BY STEP(c.ROWTIME BY INTERVAL '1' MINUTE), a.customer;`,
+			pumps:   "P$J1: A+B -> P$J1; P: P$J1+C -> G",
+			columns: map[string]string{"P$J1": "ROWTIME, A.ID, A.CUSTOMER, B.PRICE"},
+		},
+		{
 			name: "FROM a, b, c: each conjunct joins at the step of the last input it names",
 			sql: `CREATE PUMP P AS INSERT INTO O
   SELECT STREAM a.id, 'x', b.price, c.qty

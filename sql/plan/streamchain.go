@@ -376,8 +376,16 @@ type chainUses struct {
 // conditions (commaChain).
 func chainUsesOf(q *dialect.Query, sel *sqlparser.Select, steps []*sqlparser.JoinTableExpr, from int, cond sqlparser.Expr) *chainUses {
 	u := &chainUses{stars: map[string]bool{}, quals: map[string]map[string]bool{}, bare: map[string]bool{}}
-	visit := func(n sqlparser.SQLNode) (bool, error) {
+	var visit sqlparser.Visit
+	visit = func(n sqlparser.SQLNode) (bool, error) {
 		switch c := n.(type) {
+		case *sqlparser.FuncExpr: // COUNT(*) names no column
+			for _, a := range c.Exprs {
+				if _, star := a.(*sqlparser.StarExpr); !star {
+					_ = sqlparser.Walk(visit, a)
+				}
+			}
+			return false, nil
 		case *sqlparser.StarExpr:
 			if c.TableName.Name.IsEmpty() {
 				u.all = true
