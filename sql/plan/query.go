@@ -129,6 +129,9 @@ func (p *planner) planSelect(q *dialect.Query, sel *sqlparser.Select) (*selected
 			sc.qualifiers = []string{a}
 		}
 	case *sqlparser.JoinTableExpr:
+		if err := p.valuesFirst(q, sel, from); err != nil { // values.go
+			return nil, err
+		}
 		if err := p.planJoin(q, sel, from, cond, s, sc); err != nil { // join.go
 			return nil, err
 		}

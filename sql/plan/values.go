@@ -28,6 +28,13 @@ import (
 // planned; a column takes the type of its first non-NULL value, and the
 // other rows' values are converted to it. SELECT STREAM from VALUES alone,
 // and a VALUES query, are refused.
+//
+// VALUES may come first in FROM: (VALUES ...) AS v [INNER|CROSS] JOIN s,
+// FROM (VALUES ...) AS v, s WHERE ..., and (VALUES ...) AS v RIGHT JOIN s
+// are planned as s [LEFT] JOIN v, the stream driving the join
+// (valuesFirst), with the columns of * still in FROM order. A LEFT or
+// FULL join that would keep VALUES rows no stream row matches is refused:
+// a stream never says that none will.
 
 // valuesRows returns the SELECT blocks of a VALUES derived table, one per
 // row, or nil when s is not one (dialect/values.go).
@@ -45,6 +52,86 @@ func valuesRows(q *dialect.Query, s sqlparser.SelectStatement) []*sqlparser.Sele
 		return valuesRows(q, n.Select)
 	}
 	return nil
+}
+
+// valuesFirst turns the first step of the join chain from, when it joins
+// a VALUES FROM item with the stream after it, into the stream joined with
+// the VALUES: the inputs swap, RIGHT JOIN becomes LEFT JOIN, and a bare *
+// in sel becomes the qualified stars of the FROM items in their order
+// (t.*, s.*, ...), so the output columns stay as written. It changes
+// sel's nodes in place, which keep their positions; planning sel again
+// finds the stream first and changes nothing.
+func (p *planner) valuesFirst(q *dialect.Query, sel *sqlparser.Select, from *sqlparser.JoinTableExpr) error {
+	first := from
+	for {
+		l, ok := first.LeftExpr.(*sqlparser.JoinTableExpr)
+		if !ok {
+			break
+		}
+		first = l
+	}
+	left, ok := first.LeftExpr.(*sqlparser.AliasedTableExpr)
+	if !ok {
+		return nil
+	}
+	if sub, ok := left.Expr.(*sqlparser.Subquery); !ok || valuesRows(q, sub.Select) == nil {
+		return nil
+	}
+	right, ok := first.RightExpr.(*sqlparser.AliasedTableExpr)
+	if !ok {
+		return nil
+	}
+	if tn, ok := right.Expr.(sqlparser.TableName); !ok || p.streams[tn.Name.String()] == nil {
+		return nil // another relation, or a subquery: joinInput says what it cannot join
+	}
+	switch first.Join {
+	case sqlparser.JoinStr, ",":
+	case sqlparser.RightJoinStr:
+		first.Join = sqlparser.LeftJoinStr
+	case sqlparser.LeftJoinStr, sqlparser.StraightJoinStr: // FULL JOIN is written so
+		at := q.Pos
+		if pos, ok := q.Locate(first); ok {
+			at = pos
+		}
+		kind := "LEFT"
+		if first.Join == sqlparser.StraightJoinStr {
+			kind = "FULL"
+		}
+		return p.errAt(at, "VALUES %s JOIN a stream would emit the VALUES rows that no stream row matches, and a stream never says none will: put the stream first, FROM s LEFT JOIN (VALUES ...) AS t ON ..., or use [INNER] or RIGHT JOIN", kind)
+	default:
+		return nil // joinKind says what is not supported
+	}
+	var quals []sqlparser.SelectExpr
+	for _, te := range fromOrder(from) {
+		if at, ok := te.(*sqlparser.AliasedTableExpr); ok {
+			name := at.As
+			if name.IsEmpty() {
+				if tn, ok := at.Expr.(sqlparser.TableName); ok {
+					name = tn.Name
+				}
+			}
+			quals = append(quals, &sqlparser.StarExpr{TableName: sqlparser.TableName{Name: name}})
+		}
+	}
+	var items sqlparser.SelectExprs
+	for _, it := range sel.SelectExprs {
+		if star, ok := it.(*sqlparser.StarExpr); ok && star.TableName.IsEmpty() {
+			items = append(items, quals...)
+			continue
+		}
+		items = append(items, it)
+	}
+	sel.SelectExprs = items
+	first.LeftExpr, first.RightExpr = right, left
+	return nil
+}
+
+// fromOrder lists the FROM items of a join chain in the order written.
+func fromOrder(te sqlparser.TableExpr) []sqlparser.TableExpr {
+	if j, ok := te.(*sqlparser.JoinTableExpr); ok {
+		return append(fromOrder(j.LeftExpr), j.RightExpr)
+	}
+	return []sqlparser.TableExpr{te}
 }
 
 // valuesTable evaluates the rows of a VALUES FROM item into a constant
