@@ -149,7 +149,13 @@ func (p *planner) lowerChain(q *dialect.Query, sel *sqlparser.Select, block *dia
 // its rows. steps[from:] are the steps still to plan: their conditions
 // and cond, with the rest of sel, say which columns it must carry.
 func (p *planner) chainStream(q *dialect.Query, sel *sqlparser.Select, steps []*sqlparser.JoinTableExpr, from int, cond sqlparser.Expr, s *selected, sc *scope) (*Stream, *scope, error) {
-	name := p.chains.pump + "$J" + strconv.Itoa(len(p.chains.made)+1)
+	k := 1
+	for _, n := range p.chains.made {
+		if strings.HasPrefix(n, p.chains.pump+"$J") {
+			k++
+		}
+	}
+	name := p.chains.pump + "$J" + strconv.Itoa(k)
 	if _, ok := p.streams[name]; (ok || p.pumps[name]) && !p.chains.generated(name) {
 		what := "stream"
 		if !ok {
@@ -194,7 +200,7 @@ func (p *planner) chainStream(q *dialect.Query, sel *sqlparser.Select, steps []*
 		}
 		js.sides[k] = side
 	}
-	st := &Stream{Name: name, Schema: schema, Lowered: p.chains.pump}
+	st := &Stream{Name: name, Schema: schema}
 	input := sc.schema
 	s.add("Project (the rows joined so far, into "+quoteName(name)+") "+strings.Join(desc, ", "), func() (operators.Operator, error) {
 		return relational.NewProject(relational.ProjectSpec{Input: input, Exprs: exprs, Names: names})
@@ -208,8 +214,10 @@ func (p *planner) chainStream(q *dialect.Query, sel *sqlparser.Select, steps []*
 }
 
 // addGenerated adds a generated stream and its pump to the application,
-// in place of an earlier version of them (a pump replaced).
+// in place of an earlier version of them (a pump replaced), both made for
+// the pump being planned.
 func (p *planner) addGenerated(st *Stream, pump *Pump) {
+	st.Lowered = p.chains.pump
 	if _, ok := p.streams[st.Name]; ok {
 		for i, o := range p.app.Streams {
 			if o.Name == st.Name {
