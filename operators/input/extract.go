@@ -142,17 +142,18 @@ func (x *extractor) object(data []byte, i, n, depth int) (int, bool) {
 		if i >= len(data) || data[i] != '"' {
 			return 0, false
 		}
-		// Member names are short: a plain loop beats bytes.IndexByte.
-		j := i + 1
-		for j < len(data) && data[j] != '"' && data[j] != '\\' {
-			j++
+		child, j := x.hinted(data, i+1, n)
+		if child < 0 {
+			// Member names are short: a plain loop beats bytes.IndexByte.
+			for j = i + 1; j < len(data) && data[j] != '"' && data[j] != '\\'; j++ {
+			}
+			if j >= len(data) || data[j] == '\\' {
+				// An escaped name (fastjson compares those in an order
+				// of its own), or no closing quote.
+				return 0, false
+			}
+			child = x.lookup(n, data[i+1:j])
 		}
-		if j >= len(data) || data[j] == '\\' {
-			// An escaped name (fastjson compares those in an order of
-			// its own), or no closing quote.
-			return 0, false
-		}
-		key := data[i+1 : j]
 		i = skipSpace(data, j+1)
 		if i >= len(data) || data[i] != ':' {
 			return 0, false
@@ -160,18 +161,6 @@ func (x *extractor) object(data []byte, i, n, depth int) (int, bool) {
 		i = skipSpace(data, i+1)
 		if i >= len(data) {
 			return 0, false
-		}
-		child := -1
-		kids := nodes[n].children
-		for k, h := 0, x.hint[n]; k < len(kids); k++ {
-			if h+k >= len(kids) {
-				h -= len(kids)
-			}
-			if ch := kids[h+k]; len(nodes[ch].key) == len(key) && nodes[ch].key == string(key) {
-				child = ch
-				x.hint[n] = h + k + 1
-				break
-			}
 		}
 		var ok bool
 		switch {
@@ -204,6 +193,49 @@ func (x *extractor) object(data []byte, i, n, depth int) (int, bool) {
 			return i, ok
 		}
 	}
+}
+
+// hinted checks whether the member name starting at data[i] is the one
+// expected next in node n's children (the one after the last found): the
+// common case of records that keep one member order, settled with one
+// comparison instead of a scan for the closing quote. It returns the child
+// and the offset of the closing quote, or -1 when the name is another.
+// A hinted key has no backslash, so text equal to it followed by a quote is
+// the whole name.
+func (x *extractor) hinted(data []byte, i, n int) (child, end int) {
+	kids := x.plan.nodes[n].children
+	h := x.hint[n]
+	if h >= len(kids) {
+		h = 0
+	}
+	if len(kids) == 0 {
+		return -1, 0
+	}
+	ch := kids[h]
+	key := x.plan.nodes[ch].key
+	end = i + len(key)
+	if end < len(data) && data[end] == '"' && string(data[i:end]) == key {
+		x.hint[n] = h + 1
+		return ch, end
+	}
+	return -1, 0
+}
+
+// lookup finds the child of node n named key, starting the search at the
+// hint; -1 when no mapping goes through key.
+func (x *extractor) lookup(n int, key []byte) int {
+	nodes := x.plan.nodes
+	kids := nodes[n].children
+	for k, h := 0, x.hint[n]; k < len(kids); k++ {
+		if h+k >= len(kids) {
+			h -= len(kids)
+		}
+		if ch := kids[h+k]; len(nodes[ch].key) == len(key) && nodes[ch].key == string(key) {
+			x.hint[n] = h + k + 1
+			return ch
+		}
+	}
+	return -1
 }
 
 // fval is a value the fast path found: its kind and where its text is,
