@@ -266,15 +266,21 @@ func (p *planner) createPump(s *dialect.CreatePump) error {
 		return err
 	}
 	pump.Target = target.Name
-	p.pumps[s.Name] = true
+	p.putPump(pump)
+	return p.replaceLowered(s) // streamchain.go
+}
+
+// putPump adds pump to the application last, in place of an earlier pump
+// of its name (CREATE OR REPLACE PUMP, a generated pump made again).
+func (p *planner) putPump(pump *Pump) {
 	for i, o := range p.app.Pumps {
-		if o.Name == s.Name {
+		if o.Name == pump.Name {
 			p.app.Pumps = append(p.app.Pumps[:i], p.app.Pumps[i+1:]...)
 			break
 		}
 	}
 	p.app.Pumps = append(p.app.Pumps, pump)
-	return p.replaceLowered(s) // streamchain.go
+	p.pumps[pump.Name] = true
 }
 
 // quoteName writes an identifier as the user would (dialect.QuoteName).

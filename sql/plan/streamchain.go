@@ -228,14 +228,7 @@ func (p *planner) addGenerated(st *Stream, pump *Pump) {
 		p.app.Streams = append(p.app.Streams, st)
 	}
 	p.streams[st.Name] = st
-	for i, o := range p.app.Pumps {
-		if o.Name == pump.Name {
-			p.app.Pumps = append(p.app.Pumps[:i], p.app.Pumps[i+1:]...)
-			break
-		}
-	}
-	p.app.Pumps = append(p.app.Pumps, pump)
-	p.pumps[pump.Name] = true
+	p.putPump(pump)
 	p.chains.made = append(p.chains.made, st.Name)
 }
 
