@@ -176,6 +176,9 @@ func compile(def Definition, mem memory.Allocator, co compileOptions) (*Runtime,
 			if i > 0 {
 				name = fmt.Sprintf("%s_%d", PreviewStreamName, i+1)
 			}
+			if err := r.wireLowered(p.Lowered); err != nil {
+				return nil, fmt.Errorf("preview %d: %w", i+1, err)
+			}
 			ps, err := pipeline.NewStream(name, p.Schema)
 			if err != nil {
 				return nil, fmt.Errorf("preview %d: %w", i+1, err)
@@ -192,6 +195,29 @@ func compile(def Definition, mem memory.Allocator, co compileOptions) (*Runtime,
 	return r, nil
 }
 
+// wireLowered makes the streams a preview's query was lowered into and
+// wires the pumps that fill them, each stream after its producers in
+// r.order (they come in that order: P$J1 before the step that reads it).
+func (r *Runtime) wireLowered(lw *plan.Lowering) error {
+	if lw == nil {
+		return nil
+	}
+	for _, s := range lw.Streams {
+		ps, err := pipeline.NewStream(s.Name, s.Schema)
+		if err != nil {
+			return err
+		}
+		r.streams[s.Name] = ps
+		r.order = append(r.order, ps)
+	}
+	for _, p := range lw.Pumps {
+		if err := r.wirePump(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // pumpRun runs one pump's operators as a subscriber of its source stream.
 type pumpRun struct {
 	name   string
@@ -203,6 +229,8 @@ type pumpRun struct {
 	hold time.Time
 	// rowsIn[i] and rowsOut[i] count the rows operator i took and emitted.
 	rowsIn, rowsOut []atomic.Uint64
+	// explain describes the operators (plan.Pump.Explain).
+	explain []string
 }
 
 func (p *pumpRun) Process(_ *operators.Context, rec arrow.Record) error {
@@ -262,7 +290,7 @@ func (r *Runtime) wire(p *plan.Pump, target *pipeline.Stream) error {
 	if err != nil {
 		return err
 	}
-	run := &pumpRun{name: p.Name, ctx: ctx, ops: ops, target: target,
+	run := &pumpRun{name: p.Name, ctx: ctx, ops: ops, target: target, explain: p.Explain,
 		rowsIn: make([]atomic.Uint64, len(ops)), rowsOut: make([]atomic.Uint64, len(ops))}
 	for i, op := range ops {
 		e, ok := op.(setEmitter)
@@ -302,13 +330,8 @@ type OperatorRows struct {
 // compiled. It may be called from any goroutine.
 func (r *Runtime) OperatorRows() []OperatorRows {
 	var out []OperatorRows
-	for pi, p := range r.pumps {
-		var explain []string
-		if pi < len(r.plan.Pumps) {
-			explain = r.plan.Pumps[pi].Explain
-		} else if k := pi - len(r.plan.Pumps); k < len(r.plan.Previews) {
-			explain = r.plan.Previews[k].Explain
-		}
+	for _, p := range r.pumps {
+		explain := p.explain
 		for i := range p.ops {
 			name := fmt.Sprintf("%T", p.ops[i])
 			if i < len(explain) {
@@ -412,12 +435,13 @@ func (r *Runtime) StreamNames() []string {
 	return append(out, pipeline.ErrorStreamName)
 }
 
-// CreatedStreamNames lists the streams the SQL creates (not the inputs), in
+// CreatedStreamNames lists the streams the SQL creates (not the inputs,
+// nor the streams kda put between the pumps it made of one, P$J1...), in
 // order of creation.
 func (r *Runtime) CreatedStreamNames() []string {
 	var out []string
 	for _, s := range r.plan.Streams {
-		if !s.Input {
+		if !s.Input && s.Lowered == "" {
 			out = append(out, s.Name)
 		}
 	}

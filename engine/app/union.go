@@ -25,7 +25,7 @@ func (r *Runtime) wireUnion(p *plan.Pump, target *pipeline.Stream) error {
 	if err != nil {
 		return fmt.Errorf("pump %s: %w", p.Name, err)
 	}
-	run := &pumpRun{name: p.Name, ctx: ctx, target: target}
+	run := &pumpRun{name: p.Name, ctx: ctx, target: target, explain: p.Explain}
 	type span struct{ lo, hi int }
 	var spans []span
 	for j, b := range p.Branches {

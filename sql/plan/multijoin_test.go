@@ -366,11 +366,40 @@ CREATE PUMP PX AS INSERT INTO X SELECT STREAM "A.ID" FROM "P$J1";
 	})
 }
 
+// TestPreviewChainIsLowered: a bare SELECT of three streams is lowered
+// like a pump, into a pump and stream PREVIEW$J1 that go with the preview
+// and not into the application's pumps and streams.
+func TestPreviewChainIsLowered(t *testing.T) {
+	app, err := planChain(t, `SELECT STREAM a.id FROM A AS a JOIN B OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS b ON a.id = b.id
+JOIN C OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS c ON c.id = a.id;
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(app.Previews) != 1 || app.Previews[0].Lowered == nil {
+		t.Fatalf("previews %v: want one, lowered", app.Previews)
+	}
+	lw := app.Previews[0].Lowered
+	if len(lw.Pumps) != 1 || lw.Pumps[0].Name != "PREVIEW$J1" || len(lw.Streams) != 1 || lw.Streams[0].Name != lw.Pumps[0].Name {
+		t.Fatalf("lowered into %d pumps, %d streams: want PREVIEW$J1", len(lw.Pumps), len(lw.Streams))
+	}
+	if app.Previews[0].Source != "PREVIEW$J1" || !strings.Contains(strings.Join(app.Previews[0].Explain, " "), "PREVIEW$J1") {
+		t.Errorf("the preview reads %s (%q), want PREVIEW$J1", app.Previews[0].Source, app.Previews[0].Explain)
+	}
+	for _, p := range app.Pumps {
+		if strings.Contains(p.Name, "$") {
+			t.Errorf("the application has the preview's pump %s", p.Name)
+		}
+	}
+	for _, s := range app.Streams {
+		if strings.Contains(s.Name, "$") {
+			t.Errorf("the application has the preview's stream %s", s.Name)
+		}
+	}
+}
+
 func TestPlanStreamChainErrors(t *testing.T) {
 	cases := []struct{ sql, want string }{
-		{`SELECT STREAM a.id FROM A AS a JOIN B OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS b ON a.id = b.id
-JOIN C OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS c ON c.id = a.id`,
-			"line 11, column 6: this query joins a third stream, which kda runs as one join pump per stream: write it in a pump, CREATE PUMP p AS INSERT INTO s"},
 		{`CREATE PUMP P AS INSERT INTO O SELECT STREAM a.id, 'x', 1, 1 FROM A AS a JOIN B OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS b ON a.id = b.id
 JOIN C AS c ON c.id = a.id`,
 			"line 11, column 6: stream C joins the rows of the steps before it, so it needs a window"},

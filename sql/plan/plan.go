@@ -18,6 +18,7 @@ package plan
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/apache/arrow/go/v17/arrow"
 
@@ -61,6 +62,12 @@ type Stream struct {
 	Lowered string
 }
 
+// Lowering is what a bare SELECT was lowered into besides its own pump.
+type Lowering struct {
+	Streams []*Stream
+	Pumps   []*Pump
+}
+
 // Pump is a planned INSERT ... SELECT: the operators that take Source's
 // rows to Target.
 type Pump struct {
@@ -73,6 +80,10 @@ type Pump struct {
 	// Branches are the SELECTs of a UNION ALL, each a chain from its own
 	// Source to rows of Schema, merged in ROWTIME order (union.go).
 	Branches []*Pump
+	// Lowered, on a preview, are the streams and pumps its joins of three
+	// streams or its unions in FROM were lowered into (streamchain.go),
+	// in order: a runtime makes them only with the preview.
+	Lowered *Lowering
 }
 
 // opFactory builds one operator of a pump.
@@ -189,8 +200,20 @@ func Plan(prog *dialect.Program, inputs []Input, opts Options) (*Application, er
 			err = p.createPump(s)
 			p.chains.note(s.Lowered, s.Name)
 		case *dialect.SelectStatement:
+			// A preview's joins of three streams and its unions in FROM
+			// run as generated pumps too, named after its stream:
+			// PREVIEW$J1, PREVIEW_2$U1, ... (as engine/app names them).
 			var pump *Pump
+			p.chains.pump, p.chains.made = previewName(len(p.app.Previews)), nil
+			p.chains.preview = &Lowering{}
 			pump, err = p.planPump("SELECT", s.Query, nil, nil)
+			if err == nil && len(p.chains.preview.Pumps) > 0 {
+				pump.Lowered = p.chains.preview
+			}
+			for _, st := range p.chains.preview.Streams {
+				delete(p.streams, st.Name) // the preview's own: no later statement reads them
+			}
+			p.chains.pump, p.chains.preview = "", nil
 			if err == nil {
 				p.app.Previews = append(p.app.Previews, pump)
 			}
@@ -268,6 +291,15 @@ func (p *planner) createPump(s *dialect.CreatePump) error {
 	pump.Target = target.Name
 	p.putPump(pump)
 	return p.replaceLowered(s) // streamchain.go
+}
+
+// previewName is the name of the stream of the k-th bare SELECT (from 0),
+// as engine/app's CompilePreview names it.
+func previewName(k int) string {
+	if k == 0 {
+		return "PREVIEW"
+	}
+	return "PREVIEW_" + strconv.Itoa(k+1)
 }
 
 // putPump adds pump to the application last, in place of an earlier pump

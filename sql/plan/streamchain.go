@@ -57,9 +57,13 @@ import (
 // generates: those of the query being planned, and those of every pump
 // so far, to drop when the pump is replaced.
 type chainState struct {
-	// pump is the pump whose query is being planned; "" for a bare
-	// SELECT, which cannot be lowered.
+	// pump is the pump whose query is being planned, or the stream of
+	// the bare SELECT being planned (PREVIEW, PREVIEW_2, ...).
 	pump string
+	// preview, while a bare SELECT is planned, collects what it is
+	// lowered into, which goes with the preview rather than into the
+	// application's streams and pumps.
+	preview *Lowering
 	// made are the names (a stream and its pump each) generated for it.
 	made []string
 	// lowered[P] are the names generated for pump P: the steps of its
@@ -95,18 +99,6 @@ func (p *planner) namesStream(te sqlparser.TableExpr) bool {
 // but the last a generated stream and the pump that fills it, the last
 // part at the head of s.
 func (p *planner) lowerChain(q *dialect.Query, sel *sqlparser.Select, block *dialect.Block, steps []*sqlparser.JoinTableExpr, cuts []int, cond sqlparser.Expr, s *selected, sc *scope) error {
-	if p.chains.pump == "" {
-		third := steps[cuts[0]].RightExpr
-		at := q.Pos
-		if ps, ok := q.Locate(third); ok {
-			at = ps
-		}
-		what := "joins a third stream"
-		if !p.namesStream(steps[0].RightExpr) {
-			what = "joins a stream after a reference table"
-		}
-		return p.errAt(at, "this query %s, which kda runs as one join pump per stream: write it in a pump, CREATE PUMP p AS INSERT INTO s SELECT STREAM ... (docs/sql.md, Joins)", what)
-	}
 	cur, cs := &selected{}, &scope{}
 	if err := p.planChain(q, sel, block, steps[:cuts[0]], nil, cur, cs); err != nil {
 		return err
@@ -218,6 +210,12 @@ func (p *planner) chainStream(q *dialect.Query, sel *sqlparser.Select, steps []*
 // the pump being planned.
 func (p *planner) addGenerated(st *Stream, pump *Pump) {
 	st.Lowered = p.chains.pump
+	if lw := p.chains.preview; lw != nil {
+		lw.Streams, lw.Pumps = append(lw.Streams, st), append(lw.Pumps, pump)
+		p.streams[st.Name] = st
+		p.chains.made = append(p.chains.made, st.Name)
+		return
+	}
 	if _, ok := p.streams[st.Name]; ok {
 		for i, o := range p.app.Streams {
 			if o.Name == st.Name {

@@ -204,9 +204,6 @@ func (p *planner) unionSubquery(q *dialect.Query, sub *sqlparser.Subquery, u *sq
 	if pos, ok := q.Locate(sub); ok {
 		at = pos
 	}
-	if p.chains.pump == "" {
-		return nil, p.errAt(at, "a UNION ALL in FROM runs as a pump of its own, which a bare SELECT does not have: write the query in a pump, CREATE PUMP p AS INSERT INTO s SELECT STREAM ... FROM (... UNION ALL ...) AS u (docs/sql.md, UNION ALL)")
-	}
 	pump, err := p.planUnion(p.chains.pump, q, u, nil, nil)
 	if err != nil {
 		return nil, err
