@@ -141,21 +141,34 @@ func TestSourceBridgesIntoAStream(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	it, err := st.GetShardIterator(store.GetShardIteratorInput{StreamName: "nx", ShardID: "shardId-000000000000", Type: store.TrimHorizon})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The positions and the records are committed together, but a reader
+	// may see the records a moment after the positions: read until all
+	// 500 are there.
 	var recs []store.Record
-	for it != "" && len(recs) < 600 {
-		out, err := st.GetRecordsDedicated(it, 1000)
+	for {
+		it, err := st.GetShardIterator(store.GetShardIteratorInput{StreamName: "nx", ShardID: "shardId-000000000000", Type: store.TrimHorizon})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(out.Records) == 0 {
+		recs = recs[:0]
+		for it != "" && len(recs) < 600 {
+			out, err := st.GetRecordsDedicated(it, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Records) == 0 {
+				break
+			}
+			recs = append(recs, out.Records...)
+			it = out.NextShardIterator
+		}
+		if len(recs) >= 500 || time.Now().After(deadline) {
 			break
 		}
-		recs = append(recs, out.Records...)
-		it = out.NextShardIterator
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(recs) == 0 {
+		t.Fatal("no record in the stream")
 	}
 	if len(recs) != 500 || !bytes.HasPrefix(recs[0].Data, []byte(`{"event_type":0,"person":{"id":1000,`)) {
 		t.Fatalf("%d records, the first %s", len(recs), recs[0].Data)
