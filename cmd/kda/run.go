@@ -56,7 +56,7 @@ every window has closed.
 Every in-application stream the application creates, and error_stream, is
 written as JSON lines: to DIR/<STREAM>.jsonl with --out DIR, else to
 standard output with a "stream" field on each line. The streams kda makes
-between the pumps it runs one query as (P$J1, P$U1, P$HOP1...)
+between the pumps it runs one query as (P$J1, P$U1, P$D1, P$HOP1...)
 are not written.`,
 		Example: `  kda run app.sql --input trades.jsonl --arrival-field ts
   kda run app.sql --input trades.csv --out results/
@@ -261,7 +261,7 @@ func (a *app) runApp(args []string, f runFlags) error {
 		}
 	}()
 	var outs []*bufio.Writer
-	lowered := map[string]bool{} // the streams between the pumps kda made of one (P$J1, P$U1, P$HOP1)
+	lowered := map[string]bool{} // the streams between the pumps kda made of one (P$J1, P$U1, P$D1, P$HOP1)
 	for _, s := range rt.Plan().Streams {
 		lowered[s.Name] = s.Lowered != ""
 	}

@@ -227,6 +227,13 @@ func (p *planner) joinInput(q *dialect.Query, block *dialect.Block, te sqlparser
 			}
 			return &joinInput{node: t, name: t.As.String(), alias: t.As.String(), table: tb}, nil
 		}
+		if sub, isSub := t.Expr.(*sqlparser.Subquery); isSub {
+			st, err := p.derivedStream(q, t, sub) // derived.go
+			if err != nil {
+				return nil, err
+			}
+			return &joinInput{node: t, name: st.Name, alias: t.As.String(), stream: st}, nil
+		}
 		if !ok {
 			return nil, p.errAt(pos(t), "a join reads streams or reference tables by name; derive other inputs in a pump of their own")
 		}

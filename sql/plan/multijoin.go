@@ -56,7 +56,7 @@ func (p *planner) planJoin(q *dialect.Query, sel *sqlparser.Select, from *sqlpar
 	if block == nil {
 		block = &dialect.Block{}
 	}
-	if cuts := p.streamSteps(steps); len(cuts) > 0 {
+	if cuts := p.streamSteps(q, steps); len(cuts) > 0 {
 		return p.lowerChain(q, sel, block, steps, cuts, cond, s, sc) // streamchain.go
 	}
 	return p.planChain(q, sel, block, steps, cond, s, sc)

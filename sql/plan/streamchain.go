@@ -66,6 +66,10 @@ type chainState struct {
 	preview *Lowering
 	// made are the names (a stream and its pump each) generated for it.
 	made []string
+	// derived are the streams made of subqueries joined as inputs
+	// (derived.go), so that a subquery planned twice (a FROM list's
+	// WHERE is split first) is lowered once.
+	derived map[*sqlparser.Subquery]*Stream
 	// lowered[P] are the names generated for pump P: the steps of its
 	// join chains (P$Jk) and the dialect's pumps of a HOP window join
 	// (P$HOPk, pending[P] until P itself is planned).
@@ -74,22 +78,26 @@ type chainState struct {
 
 // streamSteps returns the indices of the steps after the first whose new
 // input is a stream: where lowerChain cuts the chain.
-func (p *planner) streamSteps(steps []*sqlparser.JoinTableExpr) []int {
+func (p *planner) streamSteps(q *dialect.Query, steps []*sqlparser.JoinTableExpr) []int {
 	var cuts []int
 	for i := 1; i < len(steps); i++ {
-		if p.namesStream(steps[i].RightExpr) {
+		if p.namesStream(q, steps[i].RightExpr) {
 			cuts = append(cuts, i)
 		}
 	}
 	return cuts
 }
 
-// namesStream reports whether te is a stream named directly (as
-// joinInput finds it, streams before tables).
-func (p *planner) namesStream(te sqlparser.TableExpr) bool {
+// namesStream reports whether te is a stream (as joinInput finds it,
+// streams before tables): one named directly, or a subquery other than
+// VALUES, which joins as a stream of its own (derived.go).
+func (p *planner) namesStream(q *dialect.Query, te sqlparser.TableExpr) bool {
 	if at, ok := te.(*sqlparser.AliasedTableExpr); ok {
-		if tn, ok := at.Expr.(sqlparser.TableName); ok {
-			return p.streams[tn.Name.String()] != nil
+		switch t := at.Expr.(type) {
+		case sqlparser.TableName:
+			return p.streams[t.Name.String()] != nil
+		case *sqlparser.Subquery:
+			return valuesRows(q, t.Select) == nil
 		}
 	}
 	return false
@@ -273,6 +281,11 @@ func (p *planner) planStreamStep(q *dialect.Query, block *dialect.Block, step *s
 		cond = step.Condition.On
 	}
 	w := right.window
+	if w == nil {
+		if _, isSub := right.node.Expr.(*sqlparser.Subquery); isSub {
+			return p.errAt(pos(right.node), "a subquery joins as one of the first two inputs only, since it takes no window: write it as a stream filled by a pump of its own and join that stream with OVER (RANGE ...) here")
+		}
+	}
 	if w == nil {
 		return p.errAt(pos(right.node), "stream %s joins the rows of the steps before it, so it needs a window relative to their ROWTIME, e.g. JOIN %s OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS %s (docs/sql.md, Joins)",
 			quoteName(right.name), quoteName(right.name), firstQualOf(right))
