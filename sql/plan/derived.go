@@ -89,7 +89,7 @@ func (p *planner) generatedName(at dialect.Pos, kind string) (string, error) {
 		if !ok {
 			what = "pump"
 		}
-		return "", p.errAt(at, "%s %s already exists: kda names the streams and pumps it makes of pump %s so; rename it",
+		return "", p.errAt(at, "%s %s already exists: kda gives that name to a stream and pump it makes for pump %s's query; rename it",
 			what, quoteName(name), quoteName(p.chains.pump))
 	}
 	return name, nil

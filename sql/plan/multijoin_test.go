@@ -415,7 +415,7 @@ JOIN C OVER (ROWS 1 PRECEDING) AS c ON c.id = a.id AND c.nope = 1`,
 		{`CREATE STREAM "P$J1" (x INTEGER);
 CREATE PUMP P AS INSERT INTO O SELECT STREAM a.id, 'x', 1, 1 FROM A AS a JOIN B OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS b ON a.id = b.id
 JOIN C OVER (ROWS 1 PRECEDING) AS c ON c.id = a.id`,
-			"line 11, column 32: stream P$J1 already exists: kda names the streams and pumps between the steps of pump P's joins so; rename it"},
+			"line 11, column 32: stream P$J1 already exists: kda gives that name to a stream and pump it makes for pump P's query; rename it"},
 	}
 	for _, c := range cases {
 		_, err := planChain(t, c.sql)

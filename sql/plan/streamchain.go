@@ -149,20 +149,9 @@ func (p *planner) lowerChain(q *dialect.Query, sel *sqlparser.Select, block *dia
 // its rows. steps[from:] are the steps still to plan: their conditions
 // and cond, with the rest of sel, say which columns it must carry.
 func (p *planner) chainStream(q *dialect.Query, sel *sqlparser.Select, steps []*sqlparser.JoinTableExpr, from int, cond sqlparser.Expr, s *selected, sc *scope) (*Stream, *scope, error) {
-	k := 1
-	for _, n := range p.chains.made {
-		if strings.HasPrefix(n, p.chains.pump+"$J") {
-			k++
-		}
-	}
-	name := p.chains.pump + "$J" + strconv.Itoa(k)
-	if _, ok := p.streams[name]; (ok || p.pumps[name]) && !p.chains.generated(name) {
-		what := "stream"
-		if !ok {
-			what = "pump"
-		}
-		return nil, nil, p.errAt(q.Pos, "%s %s already exists: kda names the streams and pumps between the steps of pump %s's joins so; rename it",
-			what, quoteName(name), quoteName(p.chains.pump))
+	name, err := p.generatedName(q.Pos, "$J") // derived.go
+	if err != nil {
+		return nil, nil, err
 	}
 	uses := chainUsesOf(q, sel, steps, from, cond)
 	schema := types.Schema{Fields: []types.Field{sc.schema.Fields[0]}}

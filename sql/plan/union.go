@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/xwb1989/sqlparser"
@@ -210,21 +209,9 @@ func (p *planner) unionSubquery(q *dialect.Query, sub *sqlparser.Subquery, u *sq
 	}
 	// Named once planned: a union in FROM of one of u's SELECTs is made
 	// first and takes the lower number.
-	k := 1
-	prefix := p.chains.pump + "$U"
-	for _, n := range p.chains.made {
-		if strings.HasPrefix(n, prefix) {
-			k++
-		}
-	}
-	name := prefix + strconv.Itoa(k)
-	if _, ok := p.streams[name]; (ok || p.pumps[name]) && !p.chains.generated(name) {
-		what := "stream"
-		if !ok {
-			what = "pump"
-		}
-		return nil, p.errAt(at, "%s %s already exists: kda names the stream and pump of a UNION ALL in FROM of pump %s so; rename it",
-			what, quoteName(name), quoteName(p.chains.pump))
+	name, err := p.generatedName(at, "$U") // derived.go
+	if err != nil {
+		return nil, err
 	}
 	pump.Name, pump.Target = name, name
 	for _, b := range pump.Branches {
