@@ -262,13 +262,7 @@ CREATE PUMP P AS INSERT INTO G
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			app, err := planChain(t, c.sql)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := pumpsOf(app); got != c.pumps {
-				t.Errorf("pumps %s\n     want %s", got, c.pumps)
-			}
+			app := planChainPumps(t, c.sql, c.pumps)
 			for name, want := range c.columns {
 				var cols []string
 				for _, s := range app.Streams {
@@ -291,6 +285,19 @@ CREATE PUMP P AS INSERT INTO G
 			}
 		})
 	}
+}
+
+// planChainPumps plans sql and checks its pumps (pumpsOf) are pumps.
+func planChainPumps(t *testing.T, sql, pumps string) *Application {
+	t.Helper()
+	app, err := planChain(t, sql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pumpsOf(app); got != pumps {
+		t.Errorf("pumps %s\n     want %s", got, pumps)
+	}
+	return app
 }
 
 // TestReplacedPumpDropsWhatWasMadeForIt: CREATE OR REPLACE PUMP P leaves
@@ -318,13 +325,7 @@ func TestReplacedPumpDropsWhatWasMadeForIt(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			app, err := planChain(t, c.sql)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := pumpsOf(app); got != c.pumps {
-				t.Errorf("pumps %s\n     want %s", got, c.pumps)
-			}
+			app := planChainPumps(t, c.sql, c.pumps)
 			for _, s := range app.Streams {
 				if strings.Contains(s.Name, "$") && !strings.Contains(c.pumps, s.Name+":") {
 					t.Errorf("stream %s is left behind", s.Name)
