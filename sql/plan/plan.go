@@ -56,9 +56,10 @@ type Stream struct {
 	Schema types.Schema
 	Input  bool
 	// Lowered names the pump whose query kda turned into several pumps
-	// with this stream between them (a join of several streams, P$Jk,
-	// or a HOP window join, P$HOPk), or is "" for a stream the program
-	// creates.
+	// with this stream between them (the steps of a join of several
+	// streams, P$Jk; a UNION ALL in FROM, P$Uk; a subquery joined as an
+	// input, P$Dk; a HOP window join, P$HOPk), or is "" for a stream the
+	// program creates.
 	Lowered string
 }
 
@@ -80,9 +81,10 @@ type Pump struct {
 	// Branches are the SELECTs of a UNION ALL, each a chain from its own
 	// Source to rows of Schema, merged in ROWTIME order (union.go).
 	Branches []*Pump
-	// Lowered, on a preview, are the streams and pumps its joins of three
-	// streams or its unions in FROM were lowered into (streamchain.go),
-	// in order: a runtime makes them only with the preview.
+	// Lowered, on a preview, are the streams and pumps its query was
+	// lowered into (its joins of three streams, unions in FROM and joined
+	// subqueries: streamchain.go, union.go, derived.go), in order: a
+	// runtime makes them only with the preview.
 	Lowered *Lowering
 }
 
@@ -163,8 +165,8 @@ type planner struct {
 	pumps   map[string]bool
 	// userAggs are the user aggregates by upper-case name (aggfunc.go).
 	userAggs map[string]*userAgg
-	// chains are the streams and pumps generated for pumps' joins of
-	// several streams and HOP window joins (streamchain.go).
+	// chains are the streams and pumps generated for the query being
+	// planned and for earlier pumps (streamchain.go).
 	chains chainState
 }
 
@@ -200,9 +202,9 @@ func Plan(prog *dialect.Program, inputs []Input, opts Options) (*Application, er
 			err = p.createPump(s)
 			p.chains.note(s.Lowered, s.Name)
 		case *dialect.SelectStatement:
-			// A preview's joins of three streams and its unions in FROM
-			// run as generated pumps too, named after its stream:
-			// PREVIEW$J1, PREVIEW_2$U1, ... (as engine/app names them).
+			// A preview's query is lowered like a pump's, into
+			// generated pumps named after its stream: PREVIEW$J1,
+			// PREVIEW_2$U1, ... (as engine/app names the streams).
 			var pump *Pump
 			p.chains.pump, p.chains.made = previewName(len(p.app.Previews)), nil
 			p.chains.preview = &Lowering{}
