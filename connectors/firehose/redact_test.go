@@ -1,42 +1,20 @@
 package firehose
 
 import (
-	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/kdaproject/kda/connectors/delivery"
-	"github.com/kdaproject/kda/engine/store"
+	"github.com/kdaproject/kda/connectors/delivery/deliverytest"
 )
 
-type nopSink struct{}
-
-func (nopSink) Deliver(context.Context, []delivery.Record) error { return nil }
-func (nopSink) Close() error                                     { return nil }
-
 func TestDescribeDeliveryStreamMasksSecretsAndUpdateDestinationKeepsThem(t *testing.T) {
-	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "data"), store.Options{Throughput: store.ThroughputOptions{Disabled: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := delivery.NewRegistry()
-	if err := reg.Register(delivery.Connector{Kind: "fake", OpenSink: func(context.Context, json.RawMessage) (delivery.RecordSink, error) {
-		return nopSink{}, nil
-	}}); err != nil {
-		t.Fatal(err)
-	}
-	m, err := delivery.NewManager(st, delivery.ManagerOptions{Registry: reg, ObjectStoreKind: "fake"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, m := deliverytest.NewManager(t)
 	srv := httptest.NewServer(New(m, Options{}))
-	t.Cleanup(func() { srv.Close(); m.Close(); st.Close() })
+	t.Cleanup(srv.Close)
 	call := func(op, body string) string {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))

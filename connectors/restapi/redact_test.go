@@ -1,50 +1,28 @@
 package restapi
 
 import (
-	"context"
 	"encoding/json"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kdaproject/kda/connectors/delivery"
+	"github.com/kdaproject/kda/connectors/delivery/deliverytest"
 	kdaapp "github.com/kdaproject/kda/engine/app"
-	"github.com/kdaproject/kda/engine/store"
 )
-
-// nopSink takes every record.
-type nopSink struct{}
-
-func (nopSink) Deliver(context.Context, []delivery.Record) error { return nil }
-func (nopSink) Close() error                                     { return nil }
 
 // secretsAPI is a REST API with delivery streams (a "fake" sink kind
 // that takes any config) and applications that may declare them inline.
 func secretsAPI(t *testing.T) (*api, *delivery.Manager) {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "data"), store.Options{Throughput: store.ThroughputOptions{Disabled: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := delivery.NewRegistry()
-	if err := reg.Register(delivery.Connector{Kind: "fake", OpenSink: func(context.Context, json.RawMessage) (delivery.RecordSink, error) {
-		return nopSink{}, nil
-	}}); err != nil {
-		t.Fatal(err)
-	}
-	dm, err := delivery.NewManager(st, delivery.ManagerOptions{Registry: reg, ObjectStoreKind: "fake"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, dm := deliverytest.NewManager(t)
 	am, err := kdaapp.NewManager(st, kdaapp.ManagerOptions{Heartbeat: 5 * time.Millisecond, Deliveries: dm})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(New(Deps{Store: st, Apps: am, Deliveries: dm}, Options{}))
-	t.Cleanup(func() { srv.Close(); am.Close(); dm.Close(); st.Close() })
+	t.Cleanup(func() { srv.Close(); am.Close() })
 	return &api{st: st, apps: am, srv: srv}, dm
 }
 
