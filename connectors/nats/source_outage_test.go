@@ -2,7 +2,6 @@ package nats
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/kdaproject/kda/connectors/internal/testproxy"
 	"github.com/kdaproject/kda/connectors/source"
+	"github.com/kdaproject/kda/connectors/source/sourcetest"
 	"github.com/kdaproject/kda/engine/store"
 )
 
@@ -41,24 +41,9 @@ func openOutageStore(t *testing.T) *store.Store {
 // second.
 func startOutageBridge(t *testing.T, st source.Store, f *fixture, url string) *source.Bridge {
 	t.Helper()
-	src, err := OpenSource(json.RawMessage(fmt.Sprintf(`{"url": "nats://%s", "stream": %q, "timeout": "1s"}`, url, f.stream)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := source.NewBridge(st, "orders-in", src, "orders", source.Options{
-		MaxBatch:   7,
-		MinBackoff: 10 * time.Millisecond,
-		MaxBackoff: 50 * time.Millisecond,
-		Logf:       t.Logf,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
+	config := fmt.Sprintf(`{"url": "nats://%s", "stream": %q, "timeout": "1s"}`, url, f.stream)
+	return sourcetest.StartBridge(t, st, SourceConnector(), config, "orders-in", "orders",
+		source.Options{MaxBatch: 7, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
 }
 
 // keyedRecords reads every shard of the kda stream "orders" and groups
