@@ -181,21 +181,31 @@ func TestServeDeliversToS3WhenConfigured(t *testing.T) {
 	}
 }
 
-// deliveryServer runs the real server handler over a store in dir with a
-// delivery manager and the Firehose API, closed when t ends.
-func deliveryServer(t *testing.T, dir string) (*httptest.Server, *delivery.Manager) {
+// deliveryStore opens a store in dir and the server's delivery manager on
+// it, both closed when t ends (after what t.Cleanup gets later).
+func deliveryStore(t *testing.T, dir string) (*store.Store, *delivery.Manager) {
 	t.Helper()
 	st, err := store.Open(filepath.Join(dir, "data"), store.Options{Throughput: store.ThroughputOptions{Disabled: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { st.Close() })
 	dm, err := newDeliveryManager(st, dir, "", defaultRegion, slogDiscard())
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { dm.Close() })
+	return st, dm
+}
+
+// deliveryServer runs the real server handler over a store in dir with a
+// delivery manager and the Firehose API, closed when t ends.
+func deliveryServer(t *testing.T, dir string) (*httptest.Server, *delivery.Manager) {
+	t.Helper()
+	st, dm := deliveryStore(t, dir)
 	cfg := serverConfig{store: st, started: time.Now(), version: "test", deliveries: dm, firehose: firehose.New(dm, firehose.Options{})}
 	cfg.api = kinesisapi.New(st, kinesisapi.Options{Region: defaultRegion})
 	srv := httptest.NewServer(newServerHandler(cfg))
-	t.Cleanup(func() { srv.Close(); dm.Close(); st.Close() })
+	t.Cleanup(srv.Close)
 	return srv, dm
 }

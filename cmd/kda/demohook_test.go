@@ -31,21 +31,14 @@ func TestDemoLeaderboardAndAlertPathsDeliver(t *testing.T) {
 	const redisAddr = "127.0.0.1:6379"
 	servicetest.Require(t, "Redis", redisAddr)
 	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "data"), store.Options{Throughput: store.ThroughputOptions{Disabled: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dm, err := newDeliveryManager(st, dir, "", defaultRegion, slogDiscard())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, dm := deliveryStore(t, dir)
 	apps, err := kdaapp.NewManager(st, kdaapp.ManagerOptions{OutputDir: filepath.Join(dir, "outputs"), Deliveries: dm})
 	if err != nil {
 		t.Fatal(err)
 	}
 	inbox := newDemoInbox(dm, slogDiscard())
 	srv := httptest.NewServer(newServerHandler(serverConfig{store: st, deliveries: dm, demoInbox: inbox, started: time.Now(), version: "test"}))
-	t.Cleanup(func() { srv.Close(); apps.Close(); dm.Close(); st.Close() })
+	t.Cleanup(func() { srv.Close(); apps.Close() })
 
 	// A leaderboard key of its own, so that a demo running on this machine
 	// does not interfere.
