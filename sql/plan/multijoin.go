@@ -141,34 +141,16 @@ func (p *planner) planTableStep(q *dialect.Query, block *dialect.Block, st *sqlp
 
 	// The condition: hash keys between the rows so far and the table,
 	// and the rest.
-	conj, err := joinConjuncts(in, cond)
+	keys, err := p.stepKeys(q, left, in, js, cond)
 	if err != nil {
 		return err
 	}
-	newSide := len(js.sides) - 1
-	var skeys, tkeys []expr.Expr
-	var keyText []string
-	var rest []sqlparser.Expr
-	for _, c := range conj {
-		if sk, tk, ok, err := p.tableKey(q, left, js, newSide, c); err != nil {
-			return err
-		} else if ok {
-			skeys, tkeys = append(skeys, sk), append(tkeys, tk)
-			keyText = append(keyText, sk.String()+" = "+tk.String())
-			continue
-		}
-		rest = append(rest, c)
-	}
-	residual, err := bindConjunction(in, rest)
-	if err != nil {
-		return err
-	}
-	spec := join.RefSpec{Input: prev.schema, Table: right.table, Outer: kind == join.LeftOuter, StreamKeys: skeys, TableKeys: tkeys, Residual: residual}
+	spec := join.RefSpec{Input: prev.schema, Table: right.table, Outer: kind == join.LeftOuter, StreamKeys: keys.left, TableKeys: keys.right, Residual: keys.residual}
 	var labels []string
 	for k := range prev.join.sides {
 		labels = append(labels, prev.join.sides[k].label)
 	}
-	desc := fmt.Sprintf("Reference join %s %s with table %s on %s", kind, strings.Join(labels, " JOIN "), right.label(), condText(keyText, residual))
+	desc := fmt.Sprintf("Reference join %s %s with table %s on %s", kind, strings.Join(labels, " JOIN "), right.label(), condText(keys.text, keys.residual))
 	s.add(desc, func() (operators.Operator, error) { return join.NewRef(spec) })
 	*sc = *next
 	return nil
@@ -196,6 +178,41 @@ func (js *joinScope) sidesOf(e sqlparser.Expr) (set uint64, ok bool) {
 		return true, nil
 	}, e)
 	return set, ok
+}
+
+// stepCondition is a chain step's condition taken apart: hash keys over
+// the rows joined so far (left) and over the new input (right), their
+// text for EXPLAIN, and the rest bound over the joined rows.
+type stepCondition struct {
+	left, right []expr.Expr
+	text        []string
+	residual    expr.Expr
+}
+
+// stepKeys takes cond apart for the step that joins the last side of js:
+// each conjunct x = y that tableKey recognises is a key, the rest
+// residual, bound with in (over the joined rows).
+func (p *planner) stepKeys(q *dialect.Query, left, in *binder, js *joinScope, cond sqlparser.Expr) (stepCondition, error) {
+	var k stepCondition
+	conj, err := joinConjuncts(in, cond)
+	if err != nil {
+		return k, err
+	}
+	var rest []sqlparser.Expr
+	for _, c := range conj {
+		lk, rk, ok, err := p.tableKey(q, left, js, len(js.sides)-1, c)
+		if err != nil {
+			return k, err
+		}
+		if !ok {
+			rest = append(rest, c)
+			continue
+		}
+		k.left, k.right = append(k.left, lk), append(k.right, rk)
+		k.text = append(k.text, lk.String()+" = "+rk.String())
+	}
+	k.residual, err = bindConjunction(in, rest)
+	return k, err
 }
 
 // tableKey recognises "x = y" with x over the sides joined before side

@@ -309,29 +309,11 @@ func (p *planner) planStreamStep(q *dialect.Query, block *dialect.Block, step *s
 	// The condition: hash keys between the rows so far and the stream,
 	// and the rest. ROWTIME conditions only filter: the window bounds
 	// the step.
-	conj, err := joinConjuncts(in, cond)
+	keys, err := p.stepKeys(q, left, in, js, cond) // multijoin.go
 	if err != nil {
 		return err
 	}
-	newSide := len(js.sides) - 1
-	var lkeys, rkeys []expr.Expr
-	var keyText []string
-	var rest []sqlparser.Expr
-	for _, c := range conj {
-		if lk, rk, ok, err := p.tableKey(q, left, js, newSide, c); err != nil { // multijoin.go
-			return err
-		} else if ok {
-			lkeys, rkeys = append(lkeys, lk), append(rkeys, rk)
-			keyText = append(keyText, lk.String()+" = "+rk.String())
-			continue
-		}
-		rest = append(rest, c)
-	}
-	residual, err := bindConjunction(in, rest)
-	if err != nil {
-		return err
-	}
-	spec := join.StreamSpec{Left: st.Schema, Right: right.stream.Schema, Kind: kind, LeftKeys: lkeys, RightKeys: rkeys, Residual: residual,
+	spec := join.StreamSpec{Left: st.Schema, Right: right.stream.Schema, Kind: kind, LeftKeys: keys.left, RightKeys: keys.right, Residual: keys.residual,
 		LeftRows: -1, RightRows: -1}
 	switch {
 	case w.IsRows:
@@ -346,7 +328,7 @@ func (p *planner) planStreamStep(q *dialect.Query, block *dialect.Block, step *s
 		labels = append(labels, ssc.join.sides[k].label)
 	}
 	desc := fmt.Sprintf("Stream join %s %s (%s) with %s, %s OVER %s, on %s", kind, quoteName(st.Name), strings.Join(labels, " JOIN "),
-		right.label(), right.label(), windowText(w), condText(keyText, residual))
+		right.label(), right.label(), windowText(w), condText(keys.text, keys.residual))
 	s.source = st.Name
 	s.ops = append(s.ops, opFactory{describe: desc, build: func() (operators.Operator, error) { return join.NewStream(spec) },
 		join: &JoinPump{Sources: [2]string{st.Name, right.name}}})
