@@ -17,13 +17,7 @@ import (
 // same query in a pump does — lowered into generated pumps that go with
 // the preview (PREVIEW$J1, PREVIEW_2$U1) — and gives the same rows.
 func TestPreviewLoweredLikeAPump(t *testing.T) {
-	const streams = `CREATE STREAM A (k INTEGER, v INTEGER);
-CREATE STREAM B (k INTEGER, v INTEGER);
-CREATE STREAM C (k INTEGER, v INTEGER);
-CREATE PUMP PA AS INSERT INTO A SELECT STREAM k, v FROM SOURCE_SQL_STREAM_001 WHERE kind = 'a';
-CREATE PUMP PB AS INSERT INTO B SELECT STREAM k, v FROM SOURCE_SQL_STREAM_001 WHERE kind = 'b';
-CREATE PUMP PC AS INSERT INTO C SELECT STREAM k, v FROM SOURCE_SQL_STREAM_001 WHERE kind = 'c';
-CREATE STREAM J (av INTEGER, bv INTEGER, cv INTEGER);
+	const streams = abcStreams + `CREATE STREAM J (av INTEGER, bv INTEGER, cv INTEGER);
 CREATE STREAM U (k INTEGER, v INTEGER);
 `
 	const join = `SELECT STREAM a.v, b.v, c.v
@@ -35,10 +29,7 @@ CREATE STREAM U (k INTEGER, v INTEGER);
 		"CREATE PUMP PU AS INSERT INTO U " + union + ";\n" +
 		join + ";\n" + union + ";\n"
 
-	def := Definition{Name: "preview", SQL: sql}
-	def.Input.Schema.RecordFormat.Type = "JSON"
-	def.Input.Schema.Columns = []input.Column{{Name: "KIND", SQLType: "VARCHAR(1)", Mapping: "$.kind"},
-		{Name: "K", SQLType: "INTEGER", Mapping: "$.k"}, {Name: "V", SQLType: "INTEGER", Mapping: "$.v"}}
+	def := abcDefinition("preview", sql)
 	rt, err := CompilePreview(def, nil, Library{})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,26 @@ import (
 	"github.com/kdaproject/kda/operators/input"
 )
 
+// abcStreams are the streams A, B and C, each filled from the input
+// records of its kind (abcDefinition).
+const abcStreams = `CREATE STREAM A (k INTEGER, v INTEGER);
+CREATE STREAM B (k INTEGER, v INTEGER);
+CREATE STREAM C (k INTEGER, v INTEGER);
+CREATE PUMP PA AS INSERT INTO A SELECT STREAM k, v FROM SOURCE_SQL_STREAM_001 WHERE kind = 'a';
+CREATE PUMP PB AS INSERT INTO B SELECT STREAM k, v FROM SOURCE_SQL_STREAM_001 WHERE kind = 'b';
+CREATE PUMP PC AS INSERT INTO C SELECT STREAM k, v FROM SOURCE_SQL_STREAM_001 WHERE kind = 'c';
+`
+
+// abcDefinition is an application of sql over JSON records
+// {"kind": "a"|"b"|"c", "k": …, "v": …}.
+func abcDefinition(name, sql string) Definition {
+	def := Definition{Name: name, SQL: sql}
+	def.Input.Schema.RecordFormat.Type = "JSON"
+	def.Input.Schema.Columns = []input.Column{{Name: "KIND", SQLType: "VARCHAR(1)", Mapping: "$.kind"},
+		{Name: "K", SQLType: "INTEGER", Mapping: "$.k"}, {Name: "V", SQLType: "INTEGER", Mapping: "$.v"}}
+	return def
+}
+
 // TestThreeStreamJoinMatchesNestedLoops runs random joins of three
 // streams — a pump lowered into two join pumps (sql/plan/streamchain.go)
 // — through the whole runtime, with random batches, heartbeats and a
@@ -71,13 +91,7 @@ func TestThreeStreamJoinMatchesNestedLoops(t *testing.T) {
 		if onB {
 			ckey = "b.k"
 		}
-		sql := fmt.Sprintf(`CREATE STREAM A (k INTEGER, v INTEGER);
-CREATE STREAM B (k INTEGER, v INTEGER);
-CREATE STREAM C (k INTEGER, v INTEGER);
-CREATE PUMP PA AS INSERT INTO A SELECT STREAM k, v FROM SOURCE_SQL_STREAM_001 WHERE kind = 'a';
-CREATE PUMP PB AS INSERT INTO B SELECT STREAM k, v FROM SOURCE_SQL_STREAM_001 WHERE kind = 'b';
-CREATE PUMP PC AS INSERT INTO C SELECT STREAM k, v FROM SOURCE_SQL_STREAM_001 WHERE kind = 'c';
-CREATE STREAM OUT_S (av INTEGER, bv INTEGER, cv INTEGER);
+		sql := abcStreams + fmt.Sprintf(`CREATE STREAM OUT_S (av INTEGER, bv INTEGER, cv INTEGER);
 CREATE PUMP P AS INSERT INTO OUT_S
   SELECT STREAM a.v, b.v, c.v
   FROM A AS a %sJOIN B OVER (RANGE INTERVAL '%d' SECOND %s) AS b ON a.k = b.k
@@ -142,12 +156,7 @@ CREATE PUMP P AS INSERT INTO OUT_S
 			recs = append(recs, input.Record{Data: data, Rowtime: at, ArrivalTime: at, ShardID: "shardId-000000000000",
 				PartitionKey: "k", SequenceNumber: fmt.Sprint(i + 1)})
 		}
-		def := Definition{Name: "chain", SQL: sql}
-		def.Input.Schema.RecordFormat.Type = "JSON"
-		for _, c := range []input.Column{{Name: "KIND", SQLType: "VARCHAR(1)", Mapping: "$.kind"},
-			{Name: "K", SQLType: "INTEGER", Mapping: "$.k"}, {Name: "V", SQLType: "INTEGER", Mapping: "$.v"}} {
-			def.Input.Schema.Columns = append(def.Input.Schema.Columns, c)
-		}
+		def := abcDefinition("chain", sql)
 		var out, errs bytes.Buffer
 		start := func() *Runtime {
 			rt, err := Compile(def, nil)
