@@ -122,11 +122,7 @@ func TestWindowTVFErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := Parse(c.src)
-			var se *SyntaxError
-			if !errors.As(err, &se) {
-				t.Fatalf("Parse: %v, want a syntax error", err)
-			}
+			se := parseSyntaxError(t, c.src)
 			if !strings.Contains(se.Msg, c.want) || se.Pos.Col != c.col {
 				t.Errorf("got column %d: %s\nwant column %d: ...%s...", se.Pos.Col, se.Msg, c.col, c.want)
 			}
@@ -199,14 +195,22 @@ func TestHopWindowJoinPumpErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := Parse(c.src)
-			var se *SyntaxError
-			if !errors.As(err, &se) {
-				t.Fatalf("Parse: %v, want a syntax error", err)
-			}
+			se := parseSyntaxError(t, c.src)
 			if !strings.Contains(se.Msg, c.want) || se.Pos.Line != c.line || se.Pos.Col != c.col {
 				t.Errorf("got %d:%d: %s\nwant %d:%d: ...%s...", se.Pos.Line, se.Pos.Col, se.Msg, c.line, c.col, c.want)
 			}
 		})
 	}
+}
+
+// parseSyntaxError parses src and returns its syntax error, failing the
+// test when there is none.
+func parseSyntaxError(t *testing.T, src string) *SyntaxError {
+	t.Helper()
+	_, err := Parse(src)
+	var se *SyntaxError
+	if !errors.As(err, &se) {
+		t.Fatalf("Parse: %v, want a syntax error", err)
+	}
+	return se
 }
